@@ -1,0 +1,246 @@
+//! `config.toml`: read once, checked once, into a typed [`Config`].
+//!
+//! Every key is optional and has a default; an unknown key is an error that
+//! names it (a typo must not be silently ignored). The file written by
+//! `essaim init` lists every key, commented out, with its default: it is
+//! [`TEMPLATE`], and a test checks that it parses to [`Config::default`].
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use essaim_protocol::record::MultiaddrText;
+use serde::Deserialize;
+
+/// The commented configuration file written by `essaim init`.
+pub const TEMPLATE: &str = include_str!("config.template.toml");
+
+/// Why the configuration could not be used.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a key has the wrong type or is unknown.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, with the line.
+        message: String,
+    },
+    /// A value has the right type but not an acceptable form.
+    #[error("{path}: `{key}` = `{value}` is not {expected}")]
+    Value {
+        /// The file.
+        path: String,
+        /// The key, dotted (`http.listen`).
+        key: &'static str,
+        /// The value found.
+        value: String,
+        /// The expected form.
+        expected: &'static str,
+    },
+}
+
+/// Trust mode: whose records this node accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrustMode {
+    /// Every valid record, within per-author quotas.
+    Open,
+    /// Records of followed hubs and of hubs they label; others wait in quarantine.
+    #[default]
+    WebOfTrust,
+}
+
+/// The node's configuration, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Address of the web UI and API.
+    pub http_listen: SocketAddr,
+    /// libp2p listen addresses.
+    pub p2p_listen: Vec<MultiaddrText>,
+    /// Peers to dial at start-up.
+    pub bootstrap: Vec<MultiaddrText>,
+    /// Local-network discovery.
+    pub mdns: bool,
+    /// Whether to act as a libp2p relay for hubs behind NAT.
+    pub relay_server: bool,
+    /// Trust mode.
+    pub trust_mode: TrustMode,
+    /// How many labelling steps from a followed hub are still trusted.
+    pub trust_depth: u8,
+    /// Whether to mirror initiatives' git repositories.
+    pub mirror_enabled: bool,
+    /// Seconds between two refreshes of a mirror.
+    pub mirror_interval_secs: u64,
+    /// Largest repository mirrored, in MiB.
+    pub mirror_max_size_mib: u64,
+    /// Whether plain `http://` origins may be mirrored.
+    pub mirror_allow_http: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            p2p_listen: vec!["/ip4/0.0.0.0/tcp/4001".parse().expect("a literal multiaddr")],
+            bootstrap: Vec::new(),
+            mdns: true,
+            relay_server: false,
+            trust_mode: TrustMode::WebOfTrust,
+            trust_depth: 2,
+            mirror_enabled: true,
+            mirror_interval_secs: 6 * 3600,
+            mirror_max_size_mib: 1024,
+            mirror_allow_http: false,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    http: RawHttp,
+    p2p: RawP2p,
+    trust: RawTrust,
+    mirror: RawMirror,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawHttp {
+    listen: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawP2p {
+    listen: Option<Vec<String>>,
+    bootstrap: Option<Vec<String>>,
+    mdns: Option<bool>,
+    relay_server: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawTrust {
+    mode: Option<TrustMode>,
+    depth: Option<u8>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawMirror {
+    enabled: Option<bool>,
+    interval_secs: Option<u64>,
+    max_size_mib: Option<u64>,
+    allow_http: Option<bool>,
+}
+
+impl Config {
+    /// Read and check a configuration file; a missing file means the defaults.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, &shown),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: shown,
+                source,
+            }),
+        }
+    }
+
+    /// Parse and check configuration text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        let mut config = Config::default();
+        let bad = |key, value: &str, expected| ConfigError::Value {
+            path: path.to_owned(),
+            key,
+            value: value.to_owned(),
+            expected,
+        };
+        if let Some(listen) = raw.http.listen {
+            config.http_listen = listen
+                .parse()
+                .map_err(|_| bad("http.listen", &listen, "an IP address and port such as 127.0.0.1:8080"))?;
+        }
+        let multiaddrs = |key, list: Vec<String>| {
+            list.iter()
+                .map(|m| {
+                    m.parse::<MultiaddrText>()
+                        .map_err(|_| bad(key, m, "a multiaddr such as /ip4/0.0.0.0/tcp/4001"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        if let Some(listen) = raw.p2p.listen {
+            config.p2p_listen = multiaddrs("p2p.listen", listen)?;
+        }
+        if let Some(bootstrap) = raw.p2p.bootstrap {
+            config.bootstrap = multiaddrs("p2p.bootstrap", bootstrap)?;
+        }
+        config.mdns = raw.p2p.mdns.unwrap_or(config.mdns);
+        config.relay_server = raw.p2p.relay_server.unwrap_or(config.relay_server);
+        config.trust_mode = raw.trust.mode.unwrap_or(config.trust_mode);
+        if let Some(depth) = raw.trust.depth {
+            if depth > 5 {
+                return Err(bad("trust.depth", &depth.to_string(), "a depth from 0 to 5"));
+            }
+            config.trust_depth = depth;
+        }
+        config.mirror_enabled = raw.mirror.enabled.unwrap_or(config.mirror_enabled);
+        if let Some(interval) = raw.mirror.interval_secs {
+            if interval < 60 {
+                return Err(bad("mirror.interval_secs", &interval.to_string(), "at least 60 seconds"));
+            }
+            config.mirror_interval_secs = interval;
+        }
+        if let Some(size) = raw.mirror.max_size_mib {
+            if size == 0 {
+                return Err(bad("mirror.max_size_mib", "0", "a size of at least 1 MiB"));
+            }
+            config.mirror_max_size_mib = size;
+        }
+        config.mirror_allow_http = raw.mirror.allow_http.unwrap_or(config.mirror_allow_http);
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_is_the_defaults() {
+        assert_eq!(Config::parse(TEMPLATE, "template").unwrap(), Config::default());
+        // Uncommenting every key gives the defaults too: the comments tell the truth.
+        let uncommented: String = TEMPLATE
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|l| l.contains(" = ")).unwrap_or(l))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(Config::parse(&uncommented, "uncommented").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn errors_name_the_key_and_value() {
+        let err = Config::parse("[http]\nlisten = \"localhost\"\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("http.listen"), "{err}");
+        assert!(err.to_string().contains("localhost"), "{err}");
+        let err = Config::parse("[http]\nlisen = \"x\"\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let err = Config::parse("[trust]\nmode = \"closed\"\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("closed"), "{err}");
+    }
+}
