@@ -16,10 +16,12 @@
 //! exactly one encoding and one id.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::fmt::Display;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_ipld_dagcbor::DecodeError;
 
 use crate::error::{RecordError, Rule, shorten};
 
@@ -94,16 +96,48 @@ where
         Ok(value) => value,
         Err(err) => {
             let path = err.path().to_string();
-            let message = err.into_inner().to_string();
-            return Err(classify(path, message, what));
+            return Err(match err.into_inner() {
+                DecodeError::Msg(message) => classify(path, message, what),
+                other => cbor_error(&path, other, what),
+            });
         }
     };
-    de.end().map_err(|e| malformed(".", e, what))?;
+    de.end().map_err(|e| cbor_error(".", e, what))?;
     let again = serde_ipld_dagcbor::to_vec(&value).map_err(|e| malformed(".", e, what))?;
     if again != bytes {
         return Err(RecordError::NonCanonical { what });
     }
     Ok(value)
+}
+
+/// A CBOR-level decoding error: a breach of DAG-CBOR's canonical form
+/// (indefinite length, non-minimal integer, unsorted or repeated map key) is
+/// `non_canonical`; anything else is malformed.
+fn cbor_error(path: &str, err: DecodeError<Infallible>, what: &'static str) -> RecordError {
+    match err {
+        DecodeError::IndefiniteSize | DecodeError::NonMinimal { .. } | DecodeError::UnorderedKey => {
+            RecordError::NonCanonical { what }
+        }
+        DecodeError::Msg(message) => malformed(path, message, what),
+        other => malformed(path, describe(&other), what),
+    }
+}
+
+/// Words for the decoder's errors (its `Display` is its `Debug`).
+fn describe(err: &DecodeError<Infallible>) -> String {
+    match err {
+        DecodeError::Eof { name, .. } => format!("the data ends inside {name}"),
+        DecodeError::Mismatch { name, found } | DecodeError::Unsupported { name, found } => {
+            format!("unexpected byte 0x{found:02x} where {name} was expected")
+        }
+        DecodeError::RequireUtf8 { name } => format!("{name} is not valid UTF-8"),
+        DecodeError::DepthOverflow { .. } => "nested too deeply".to_owned(),
+        DecodeError::TrailingData => "extra bytes after the end".to_owned(),
+        DecodeError::LengthOverflow { name, .. } | DecodeError::RequireLength { name, .. } => {
+            format!("{name} is longer than the data")
+        }
+        other => format!("{other:?}"),
+    }
 }
 
 /// Deserialize a JSON value (a record written by hand, or a JSON view's
@@ -118,16 +152,29 @@ pub(crate) fn decode_json<T: DeserializeOwned>(value: serde_json::Value) -> Resu
     })
 }
 
-/// Read only the `v` and `kind` fields of a payload, ignoring the rest.
-pub(crate) fn header(payload: &[u8]) -> Result<(Option<u64>, Option<String>), RecordError> {
+/// The fields read before anything else: enough to pick the kind and to
+/// check the signature before the body is decoded in full.
+pub(crate) struct Header {
+    pub(crate) v: Option<u64>,
+    pub(crate) kind: Option<String>,
+    pub(crate) author: Option<String>,
+}
+
+/// Read only the `v`, `kind` and `author` fields of a payload, ignoring the rest.
+pub(crate) fn header(payload: &[u8]) -> Result<Header, RecordError> {
     #[derive(Deserialize)]
-    struct Header {
+    struct Raw {
         v: Option<u64>,
         kind: Option<String>,
+        author: Option<String>,
     }
-    let header: Header =
-        serde_ipld_dagcbor::from_slice(payload).map_err(|e| malformed(".", e, "payload"))?;
-    Ok((header.v, header.kind))
+    let raw: Raw =
+        serde_ipld_dagcbor::from_slice(payload).map_err(|e| cbor_error(".", e, "payload"))?;
+    Ok(Header {
+        v: raw.v,
+        kind: raw.kind,
+        author: raw.author,
+    })
 }
 
 fn malformed(field: &str, err: impl Display, what: &'static str) -> RecordError {

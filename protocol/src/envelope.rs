@@ -9,8 +9,9 @@
 //!   verifiable anywhere; `body` is for reading and must agree with `payload`.
 //!
 //! The exact payload bytes travel and are stored; nothing is re-serialised to
-//! verify. Checks run cheapest first: sizes, envelope shape, payload decoding,
-//! the signature, then the field rules.
+//! verify. Checks run in this order: sizes, envelope shape, the payload's
+//! `v` and `author`, the signature, the full decoding of the body (shape and
+//! well-formed values), then the field rules.
 
 use std::fmt;
 
@@ -21,10 +22,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::address::{Address, Version};
-use crate::decode::decode;
+use crate::decode::{ParseRule, decode, header};
 use crate::error::RecordError;
-use crate::hub_id::{HubKey, signature_input};
-use crate::limits::{MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES};
+use crate::hub_id::{HubId, HubKey, signature_input};
+use crate::limits::{FORMAT_VERSION, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES};
 use crate::record::Body;
 use crate::validate::validate;
 
@@ -183,15 +184,24 @@ pub fn verify_parts(payload: Vec<u8>, sig: &[u8], now: u64) -> Result<SignedReco
     let sig: [u8; 64] = sig
         .try_into()
         .map_err(|_| RecordError::SignatureLength { len: sig.len() })?;
-    let body = Body::from_payload(&payload)?;
-    let author = body.author();
-    let key = author
-        .verifying_key()
-        .map_err(|rule| RecordError::invalid("author", author.to_string(), rule))?;
+    // The signature is checked before the body is decoded in full: a record
+    // altered in transit is a bad signature (the relay's fault), never a
+    // field error blamed on its author.
+    let header = header(&payload)?;
+    match header.v {
+        None => return Err(RecordError::MissingField { field: "v".into() }),
+        Some(FORMAT_VERSION) => {}
+        Some(value) => return Err(RecordError::UnsupportedVersion { value }),
+    }
+    let author = header.author.ok_or_else(|| RecordError::MissingField {
+        field: "author".into(),
+    })?;
+    let key = HubId::parse_rule(&author)
+        .and_then(|id| id.verifying_key())
+        .map_err(|rule| RecordError::invalid("author", &author, rule))?;
     key.verify_strict(&signature_input(&payload), &Signature::from_bytes(&sig))
-        .map_err(|_| RecordError::BadSignature {
-            author: author.to_string(),
-        })?;
+        .map_err(|_| RecordError::BadSignature { author })?;
+    let body = Body::from_payload(&payload)?;
     validate(&body, now)?;
     Ok(SignedRecord {
         id: RecordId::of(&payload),

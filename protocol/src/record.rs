@@ -145,7 +145,8 @@ impl Body {
     /// [`crate::envelope::verify`] for the whole check.
     pub fn from_payload(payload: &[u8]) -> Result<Body, RecordError> {
         use crate::decode::{decode, header};
-        let (v, kind) = header(payload)?;
+        let header = header(payload)?;
+        let (v, kind) = (header.v, header.kind);
         let v = v.ok_or_else(|| RecordError::MissingField { field: "v".into() })?;
         if v != crate::limits::FORMAT_VERSION {
             return Err(RecordError::UnsupportedVersion { value: v });
