@@ -90,7 +90,11 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            p2p_listen: vec!["/ip4/0.0.0.0/tcp/4001".parse().expect("a literal multiaddr")],
+            p2p_listen: vec![
+                "/ip4/0.0.0.0/tcp/4001"
+                    .parse()
+                    .expect("a literal multiaddr"),
+            ],
             bootstrap: Vec::new(),
             mdns: true,
             relay_server: false,
@@ -172,9 +176,13 @@ impl Config {
             expected,
         };
         if let Some(listen) = raw.http.listen {
-            config.http_listen = listen
-                .parse()
-                .map_err(|_| bad("http.listen", &listen, "an IP address and port such as 127.0.0.1:8080"))?;
+            config.http_listen = listen.parse().map_err(|_| {
+                bad(
+                    "http.listen",
+                    &listen,
+                    "an IP address and port such as 127.0.0.1:8080",
+                )
+            })?;
         }
         let multiaddrs = |key, list: Vec<String>| {
             list.iter()
@@ -195,14 +203,22 @@ impl Config {
         config.trust_mode = raw.trust.mode.unwrap_or(config.trust_mode);
         if let Some(depth) = raw.trust.depth {
             if depth > 5 {
-                return Err(bad("trust.depth", &depth.to_string(), "a depth from 0 to 5"));
+                return Err(bad(
+                    "trust.depth",
+                    &depth.to_string(),
+                    "a depth from 0 to 5",
+                ));
             }
             config.trust_depth = depth;
         }
         config.mirror_enabled = raw.mirror.enabled.unwrap_or(config.mirror_enabled);
         if let Some(interval) = raw.mirror.interval_secs {
             if interval < 60 {
-                return Err(bad("mirror.interval_secs", &interval.to_string(), "at least 60 seconds"));
+                return Err(bad(
+                    "mirror.interval_secs",
+                    &interval.to_string(),
+                    "at least 60 seconds",
+                ));
             }
             config.mirror_interval_secs = interval;
         }
@@ -223,14 +239,24 @@ mod tests {
 
     #[test]
     fn template_is_the_defaults() {
-        assert_eq!(Config::parse(TEMPLATE, "template").unwrap(), Config::default());
+        assert_eq!(
+            Config::parse(TEMPLATE, "template").unwrap(),
+            Config::default()
+        );
         // Uncommenting every key gives the defaults too: the comments tell the truth.
         let uncommented: String = TEMPLATE
             .lines()
-            .map(|l| l.strip_prefix("# ").filter(|l| l.contains(" = ")).unwrap_or(l))
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|l| l.contains(" = "))
+                    .unwrap_or(l)
+            })
             .map(|l| format!("{l}\n"))
             .collect();
-        assert_eq!(Config::parse(&uncommented, "uncommented").unwrap(), Config::default());
+        assert_eq!(
+            Config::parse(&uncommented, "uncommented").unwrap(),
+            Config::default()
+        );
     }
 
     #[test]

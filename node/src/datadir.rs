@@ -37,7 +37,9 @@ pub enum DataDirError {
     #[error("no data directory: pass --data-dir DIR or set ESSAIM_HOME")]
     NoHome,
     /// `init` found a key already.
-    #[error("{0} already exists: this data directory already holds a hub; refusing to overwrite its key (use another --data-dir, or move the key away if you really mean to)")]
+    #[error(
+        "{0} already exists: this data directory already holds a hub; refusing to overwrite its key (use another --data-dir, or move the key away if you really mean to)"
+    )]
     AlreadyInitialised(PathBuf),
     /// There is no key yet.
     #[error("no hub key at {0}: run `essaim init --data-dir {1}` first")]
@@ -91,7 +93,11 @@ pub struct DataDir {
 impl DataDir {
     /// The data directory to use: `explicit`, else `$ESSAIM_HOME`, else the XDG data dir.
     pub fn locate(explicit: Option<PathBuf>) -> Result<DataDir, DataDirError> {
-        let env = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let root = explicit
             .or_else(|| env("ESSAIM_HOME"))
             .or_else(|| env("XDG_DATA_HOME").map(|d| d.join("essaim")))
@@ -136,8 +142,8 @@ fn read_text(path: &Path) -> Result<String, DataDirError> {
 /// What `essaim init` needs to know about the hub.
 #[derive(Clone, Debug)]
 pub struct HubProfile {
-    /// The hub's name.
-    pub name: String,
+    /// The hub's name; when absent, `Hub <start of its id>` (to be changed later).
+    pub name: Option<String>,
     /// Its kind.
     pub kind: HubKind,
     /// Its territories.
@@ -164,14 +170,19 @@ pub fn init(dir: &DataDir, profile: HubProfile, now: u64) -> Result<Initialised,
         path: key_path.clone(),
         source,
     })?;
+    let name = profile
+        .name
+        .unwrap_or_else(|| format!("Hub {}", &key.hub_id().short()[..12]));
     let body = Body::Hub(Hub {
         v: 1,
         kind: KindTag,
         author: key.hub_id(),
-        slug: "profile".parse::<Slug>().expect("`profile` is a valid slug"),
+        slug: "profile"
+            .parse::<Slug>()
+            .expect("`profile` is a valid slug"),
         seq: now.saturating_mul(1000),
         created: now,
-        name: profile.name,
+        name,
         hub_kind: profile.kind,
         territories: profile.territories,
         description: Default::default(),
@@ -214,8 +225,8 @@ pub fn init(dir: &DataDir, profile: HubProfile, now: u64) -> Result<Initialised,
     if !kept_config {
         write_atomically(&config_path, TEMPLATE.as_bytes())?;
     }
-    let view = serde_json::to_string_pretty(&record.to_json_view())
-        .expect("a JSON view is plain data");
+    let view =
+        serde_json::to_string_pretty(&record.to_json_view()).expect("a JSON view is plain data");
     write_atomically(&dir.path(HUB_RECORD_FILE), format!("{view}\n").as_bytes())?;
     Ok(Initialised {
         hub_record: record,
@@ -239,7 +250,7 @@ mod tests {
 
     fn profile() -> HubProfile {
         HubProfile {
-            name: "Ruche Lyon Part-Dieu".into(),
+            name: Some("Ruche Lyon Part-Dieu".into()),
             kind: HubKind::Ruche,
             territories: vec!["dep:69".parse().unwrap()],
         }
@@ -268,7 +279,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DataDir::locate(Some(tmp.path().join("hub"))).unwrap();
         let mut bad = profile();
-        bad.name = String::new();
+        bad.name = Some(String::new());
         assert!(init(&dir, bad, 1_790_000_000).is_err());
         assert!(!dir.root().exists());
     }
@@ -279,6 +290,9 @@ mod tests {
         let dir = DataDir::locate(Some(tmp.path().to_owned())).unwrap();
         init(&dir, profile(), 1_790_000_000).unwrap();
         fs::set_permissions(dir.path(KEY_FILE), fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(dir.load_key(), Err(DataDirError::KeyPermissions { .. })));
+        assert!(matches!(
+            dir.load_key(),
+            Err(DataDirError::KeyPermissions { .. })
+        ));
     }
 }

@@ -37,7 +37,10 @@ impl Format {
             Some("yaml" | "yml") => Format::Yaml,
             Some("json") => Format::Json,
             _ if text.trim_start().starts_with('{') => Format::Json,
-            _ if text.lines().any(|l| l.trim_start().starts_with('[') || l.contains(" = ")) => {
+            _ if text
+                .lines()
+                .any(|l| l.trim_start().starts_with('[') || l.contains(" = ")) =>
+            {
                 Format::Toml
             }
             _ => Format::Yaml,
@@ -58,10 +61,14 @@ pub enum DraftError {
         message: String,
     },
     /// The top level is not a table/map.
-    #[error("a record is a table of fields (`kind = \"initiative\"`, `name = …`), not a list or a value")]
+    #[error(
+        "a record is a table of fields (`kind = \"initiative\"`, `name = …`), not a list or a value"
+    )]
     NotATable,
     /// The draft names an author other than the signer.
-    #[error("the draft's author is {draft} but it would be signed by {signer}: remove `author` or sign with that hub's data dir")]
+    #[error(
+        "the draft's author is {draft} but it would be signed by {signer}: remove `author` or sign with that hub's data dir"
+    )]
     OtherAuthor {
         /// The author in the draft.
         draft: String,
@@ -106,7 +113,8 @@ pub fn parse(text: &str, format: Format, author: &HubId, now: u64) -> Result<Bod
     map.entry("v").or_insert(Value::from(1));
     map.insert("author".into(), Value::from(author.to_string()));
     map.entry("created").or_insert(Value::from(now));
-    map.entry("seq").or_insert(Value::from(now.saturating_mul(1000)));
+    map.entry("seq")
+        .or_insert(Value::from(now.saturating_mul(1000)));
     normalise_urls(&mut value);
     Ok(Body::from_json(value)?)
 }
@@ -170,9 +178,18 @@ fr = "Une épicerie."
         let bad = TOML.replace("com:69123", "com:69999");
         let err = parse(&bad, Format::Toml, &author(), NOW).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("origin") && text.contains("com:69999"), "{text}");
+        assert!(
+            text.contains("origin") && text.contains("com:69999"),
+            "{text}"
+        );
         assert_eq!(err.code(), "unknown_commune");
-        let err = parse(&TOML.replace("stage =", "stag ="), Format::Toml, &author(), NOW).unwrap_err();
+        let err = parse(
+            &TOML.replace("stage =", "stag ="),
+            Format::Toml,
+            &author(),
+            NOW,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "unknown_field", "{err}");
         let err = parse("[1, 2]", Format::Json, &author(), NOW).unwrap_err();
         assert_eq!(err.code(), "draft_not_a_table");

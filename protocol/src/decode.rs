@@ -90,19 +90,12 @@ pub(crate) fn decode<T>(bytes: &[u8], what: &'static str) -> Result<T, RecordErr
 where
     T: DeserializeOwned + Serialize,
 {
-    PENDING.with(|slot| slot.borrow_mut().take());
-    let mut de = serde_ipld_dagcbor::de::Deserializer::from_slice(bytes);
-    let value: T = match serde_path_to_error::deserialize(&mut de) {
+    // Fast path without path tracking; decode again with it only to explain
+    // a failure (failures are rare, and tracking costs about a third).
+    let value: T = match serde_ipld_dagcbor::from_slice(bytes) {
         Ok(value) => value,
-        Err(err) => {
-            let path = err.path().to_string();
-            return Err(match err.into_inner() {
-                DecodeError::Msg(message) => classify(path, message, what),
-                other => cbor_error(&path, other, what),
-            });
-        }
+        Err(_) => return Err(explain::<T>(bytes, what)),
     };
-    de.end().map_err(|e| cbor_error(".", e, what))?;
     let again = serde_ipld_dagcbor::to_vec(&value).map_err(|e| malformed(".", e, what))?;
     if again != bytes {
         return Err(RecordError::NonCanonical { what });
@@ -110,14 +103,33 @@ where
     Ok(value)
 }
 
+/// Decode again, tracking the path, to turn a failure into a typed error.
+fn explain<T: DeserializeOwned>(bytes: &[u8], what: &'static str) -> RecordError {
+    PENDING.with(|slot| slot.borrow_mut().take());
+    let mut de = serde_ipld_dagcbor::de::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(err) => {
+            let path = err.path().to_string();
+            match err.into_inner() {
+                DecodeError::Msg(message) => classify(path, message, what),
+                other => cbor_error(&path, other, what),
+            }
+        }
+        Ok(_) => match de.end() {
+            Err(e) => cbor_error(".", e, what),
+            Ok(()) => malformed(".", "the decoder failed without saying why", what),
+        },
+    }
+}
+
 /// A CBOR-level decoding error: a breach of DAG-CBOR's canonical form
 /// (indefinite length, non-minimal integer, unsorted or repeated map key) is
 /// `non_canonical`; anything else is malformed.
 fn cbor_error(path: &str, err: DecodeError<Infallible>, what: &'static str) -> RecordError {
     match err {
-        DecodeError::IndefiniteSize | DecodeError::NonMinimal { .. } | DecodeError::UnorderedKey => {
-            RecordError::NonCanonical { what }
-        }
+        DecodeError::IndefiniteSize
+        | DecodeError::NonMinimal { .. }
+        | DecodeError::UnorderedKey => RecordError::NonCanonical { what },
         DecodeError::Msg(message) => malformed(path, message, what),
         other => malformed(path, describe(&other), what),
     }

@@ -59,9 +59,16 @@ impl std::str::FromStr for RecordId {
     type Err = RecordError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || RecordError::View {
-            reason: format!("`{}` is not a record id (64 lower-case hex digits)", crate::error::shorten(s)),
+            reason: format!(
+                "`{}` is not a record id (64 lower-case hex digits)",
+                crate::error::shorten(s)
+            ),
         };
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(bad());
         }
         let mut id = [0u8; 32];
@@ -138,7 +145,10 @@ impl SignedRecord {
             id: self.id.to_string(),
             payload: URL_SAFE_NO_PAD.encode(&self.payload),
             sig: URL_SAFE_NO_PAD.encode(self.sig),
-            body: Some(serde_json::to_value(&self.body).expect("a body is plain data: strings, integers, lists and maps")),
+            body: Some(
+                serde_json::to_value(&self.body)
+                    .expect("a body is plain data: strings, integers, lists and maps"),
+            ),
         }
     }
 }
@@ -201,7 +211,7 @@ pub fn verify_parts(payload: Vec<u8>, sig: &[u8], now: u64) -> Result<SignedReco
         .map_err(|rule| RecordError::invalid("author", &author, rule))?;
     key.verify_strict(&signature_input(&payload), &Signature::from_bytes(&sig))
         .map_err(|_| RecordError::BadSignature { author })?;
-    let body = Body::from_payload(&payload)?;
+    let body = Body::decode_kind(header.kind, &payload)?;
     validate(&body, now)?;
     Ok(SignedRecord {
         id: RecordId::of(&payload),
@@ -227,14 +237,26 @@ pub fn verify_json(json: &str, now: u64) -> Result<SignedRecord, RecordError> {
     verify_view(&view, now)
 }
 
+/// Verify a record in either form: a JSON view (text starting with `{`) or
+/// envelope bytes. For files and other inputs whose form is not known.
+pub fn verify_any(bytes: &[u8], now: u64) -> Result<SignedRecord, RecordError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        let text = std::str::from_utf8(bytes).map_err(|e| RecordError::View {
+            reason: format!("not UTF-8 text: {e}"),
+        })?;
+        verify_json(text, now)
+    } else {
+        verify(bytes, now)
+    }
+}
+
 /// Verify an already parsed JSON view.
 pub fn verify_view(view: &RecordJson, now: u64) -> Result<SignedRecord, RecordError> {
     let b64 = |field: &'static str, text: &str| {
-        URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|e| RecordError::View {
-                reason: format!("`{field}` is not base64url without padding: {e}"),
-            })
+        URL_SAFE_NO_PAD.decode(text).map_err(|e| RecordError::View {
+            reason: format!("`{field}` is not base64url without padding: {e}"),
+        })
     };
     let payload = b64("payload", &view.payload)?;
     let sig = b64("sig", &view.sig)?;

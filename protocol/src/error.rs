@@ -34,13 +34,17 @@ pub enum RecordError {
         len: usize,
     },
     /// The signature does not verify against the author's key.
-    #[error("signature does not match author {author}: the record was altered or not signed by that hub")]
+    #[error(
+        "signature does not match author {author}: the record was altered or not signed by that hub"
+    )]
     BadSignature {
         /// The author named in the payload.
         author: String,
     },
     /// The envelope or payload decodes, but does not re-encode to the same bytes.
-    #[error("{what} is not in canonical DAG-CBOR form (it must re-encode to the same bytes): re-sign it with an Essaim tool")]
+    #[error(
+        "{what} is not in canonical DAG-CBOR form (it must re-encode to the same bytes): re-sign it with an Essaim tool"
+    )]
     NonCanonical {
         /// `envelope` or `payload`.
         what: &'static str,
@@ -66,13 +70,17 @@ pub enum RecordError {
         field: String,
     },
     /// `v` is not 1.
-    #[error("format version `v` = {value} is not supported: this node reads version 1 (upgrade Essaim to read newer records)")]
+    #[error(
+        "format version `v` = {value} is not supported: this node reads version 1 (upgrade Essaim to read newer records)"
+    )]
     UnsupportedVersion {
         /// The version found.
         value: u64,
     },
     /// The JSON view's `id` or `body` disagrees with its signed payload.
-    #[error("the JSON view's `{field}` does not match its signed payload: the view was edited; use the `payload` and `sig` fields only")]
+    #[error(
+        "the JSON view's `{field}` does not match its signed payload: the view was edited; use the `payload` and `sig` fields only"
+    )]
     ViewMismatch {
         /// `id` or `body`.
         field: &'static str,
@@ -84,7 +92,9 @@ pub enum RecordError {
         reason: String,
     },
     /// The signing key is not the author's.
-    #[error("the record's author is {author} but the key belongs to {key}: sign with the author's key")]
+    #[error(
+        "the record's author is {author} but the key belongs to {key}: sign with the author's key"
+    )]
     WrongKey {
         /// The author named in the body.
         author: String,
@@ -150,7 +160,9 @@ impl RecordError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rule {
     /// Not a slug.
-    #[error("a slug is 1 to 64 characters of a-z, 0-9 and single inner hyphens (`epicerie-solidaire`)")]
+    #[error(
+        "a slug is 1 to 64 characters of a-z, 0-9 and single inner hyphens (`epicerie-solidaire`)"
+    )]
     Slug,
     /// A hub profile's slug must be `profile`.
     #[error("a hub record's slug is always `profile`")]
@@ -192,7 +204,9 @@ pub enum Rule {
         max: u64,
     },
     /// `created` lies too far in the future.
-    #[error("`created` is {ahead} s ahead of this node's clock; at most {max} s are tolerated: check the signer's clock")]
+    #[error(
+        "`created` is {ahead} s ahead of this node's clock; at most {max} s are tolerated: check the signer's clock"
+    )]
     FutureCreated {
         /// Seconds ahead.
         ahead: u64,
@@ -200,7 +214,9 @@ pub enum Rule {
         max: u64,
     },
     /// Not an SPDX licence expression.
-    #[error("not an SPDX licence expression ({reason}); write e.g. `AGPL-3.0-or-later` or `MIT OR Apache-2.0`")]
+    #[error(
+        "not an SPDX licence expression ({reason}); write e.g. `AGPL-3.0-or-later` or `MIT OR Apache-2.0`"
+    )]
     Spdx {
         /// What the SPDX parser found wrong.
         reason: String,
@@ -253,7 +269,9 @@ pub enum Rule {
     #[error("not an e-mail address (`name@example.org`)")]
     Email,
     /// Not a git commit id.
-    #[error("a pinned commit is a full git object id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits")]
+    #[error(
+        "a pinned commit is a full git object id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits"
+    )]
     Commit,
     /// A language key that is not an ISO 639 code.
     #[error("a language is a lower-case ISO 639 code of 2 or 3 letters (`fr`, `en`, `oc`)")]
@@ -286,7 +304,9 @@ pub enum Rule {
     #[error("`valid_until` must be later than `created`")]
     ValidityBeforeCreation,
     /// A retraction that targets a retraction.
-    #[error("a retraction withdraws a hub, initiative or endorsement address, not another retraction")]
+    #[error(
+        "a retraction withdraws a hub, initiative or endorsement address, not another retraction"
+    )]
     RetractRetraction,
     /// Two repositories of one initiative share a name.
     #[error("two repositories of one initiative cannot share a name")]

@@ -43,9 +43,7 @@ impl HubId {
     /// keys that decompress and are not of small order, so this cannot fail
     /// for a parsed id; it is still checked, not assumed.
     pub fn verifying_key(&self) -> Result<VerifyingKey, Rule> {
-        VerifyingKey::from_bytes(&self.0).map_err(|_| Rule::HubId {
-            reason: "the key is not a valid Ed25519 point",
-        })
+        decompress(&self.0)
     }
 
     /// The short form used in URLs and on the command line: the id without `did:key:`.
@@ -94,23 +92,41 @@ impl ParseRule for HubId {
         }
         let mut key = [0u8; 32];
         key.copy_from_slice(&bytes[2..]);
-        let point = VerifyingKey::from_bytes(&key).map_err(|_| Rule::HubId {
-            reason: "the key is not a valid Ed25519 point",
-        })?;
-        if point.is_weak() {
-            return Err(Rule::HubId {
-                reason: "the key is of small order and cannot sign",
-            });
-        }
-        let id = HubId(key);
-        // One id, one spelling: base58 has no alternative forms, but check anyway.
-        if id.to_string() != s {
-            return Err(Rule::HubId {
-                reason: "not in canonical base58btc form",
-            });
-        }
-        Ok(id)
+        // Base58 of a 34-byte value whose first byte is not zero has exactly
+        // one spelling, so the decoded bytes identify the text.
+        decompress(&key)?;
+        Ok(HubId(key))
     }
+}
+
+/// Decompress and check a public key, remembering the last keys seen: a
+/// node meets the same few hundred authors again and again, and point
+/// decompression costs as much as a third of a signature check.
+fn decompress(key: &[u8; 32]) -> Result<VerifyingKey, Rule> {
+    const REMEMBERED: usize = 4096;
+    thread_local! {
+        static KEYS: std::cell::RefCell<std::collections::HashMap<[u8; 32], VerifyingKey>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(known) = KEYS.with(|keys| keys.borrow().get(key).copied()) {
+        return Ok(known);
+    }
+    let point = VerifyingKey::from_bytes(key).map_err(|_| Rule::HubId {
+        reason: "the key is not a valid Ed25519 point",
+    })?;
+    if point.is_weak() {
+        return Err(Rule::HubId {
+            reason: "the key is of small order and cannot sign",
+        });
+    }
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if keys.len() >= REMEMBERED {
+            keys.clear();
+        }
+        keys.insert(*key, point);
+    });
+    Ok(point)
 }
 
 string_type!(HubId);
@@ -120,11 +136,7 @@ impl fmt::Display for HubId {
         let mut bytes = [0u8; 34];
         bytes[..2].copy_from_slice(&ED25519_MULTICODEC);
         bytes[2..].copy_from_slice(&self.0);
-        write!(
-            f,
-            "{DID_KEY_PREFIX}z{}",
-            bs58::encode(bytes).into_string()
-        )
+        write!(f, "{DID_KEY_PREFIX}z{}", bs58::encode(bytes).into_string())
     }
 }
 
@@ -139,7 +151,9 @@ impl fmt::Debug for HubId {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The text is not a PKCS#8 PEM Ed25519 private key.
-    #[error("not an Ed25519 private key in PKCS#8 PEM form ({0}): the key file is damaged or is not an Essaim hub key")]
+    #[error(
+        "not an Ed25519 private key in PKCS#8 PEM form ({0}): the key file is damaged or is not an Essaim hub key"
+    )]
     Pem(String),
     /// The operating system gave no randomness.
     #[error("the operating system's random number generator failed: {0}")]

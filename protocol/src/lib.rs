@@ -30,13 +30,16 @@ pub mod hub_id;
 pub mod limits;
 pub mod record;
 pub mod territory;
-mod validate;
+pub mod validate;
 pub mod vectors;
 pub mod vocab;
 
 pub use address::{Address, Version};
-pub use envelope::{RecordId, RecordJson, SignedRecord, sign, verify, verify_json, verify_parts};
+pub use envelope::{
+    RecordId, RecordJson, SignedRecord, sign, verify, verify_any, verify_json, verify_parts,
+};
 pub use error::{RecordError, Rule};
 pub use hub_id::{HubId, HubKey, KeyError};
 pub use record::{Body, Kind};
 pub use territory::Territory;
+pub use validate::validate;

@@ -19,14 +19,14 @@ pub use hub::{Endpoints, Hub};
 pub use initiative::{Carrier, Indicator, Initiative, Needs, Replication, Repository};
 pub use retraction::Retraction;
 pub use types::{
-    CommitId, Contact, Email, KindTag, LangCode, LangMap, Licence, MultiaddrText, Sdg, Siren,
-    Slug, WebUrl,
+    CommitId, Contact, Email, KindTag, LangCode, LangMap, Licence, MultiaddrText, Sdg, Siren, Slug,
+    WebUrl,
 };
 
-pub use crate::vocab::Kind;
 use crate::address::Address;
 use crate::error::RecordError;
 use crate::hub_id::HubId;
+pub use crate::vocab::Kind;
 
 /// The body of a record: what the payload decodes to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -125,7 +125,11 @@ impl Body {
             Some(_) => {}
         }
         let kind = match field("kind") {
-            None => return Err(RecordError::MissingField { field: "kind".into() }),
+            None => {
+                return Err(RecordError::MissingField {
+                    field: "kind".into(),
+                });
+            }
             Some(serde_json::Value::String(kind)) => kind,
             Some(other) => other.to_string(),
         };
@@ -144,13 +148,19 @@ impl Body {
     /// canonical encoding. This does not validate the field rules; see
     /// [`crate::envelope::verify`] for the whole check.
     pub fn from_payload(payload: &[u8]) -> Result<Body, RecordError> {
-        use crate::decode::{decode, header};
-        let header = header(payload)?;
-        let (v, kind) = (header.v, header.kind);
-        let v = v.ok_or_else(|| RecordError::MissingField { field: "v".into() })?;
+        let header = crate::decode::header(payload)?;
+        let v = header
+            .v
+            .ok_or_else(|| RecordError::MissingField { field: "v".into() })?;
         if v != crate::limits::FORMAT_VERSION {
             return Err(RecordError::UnsupportedVersion { value: v });
         }
+        Body::decode_kind(header.kind, payload)
+    }
+
+    /// Decode a payload whose header was already read.
+    pub(crate) fn decode_kind(kind: Option<String>, payload: &[u8]) -> Result<Body, RecordError> {
+        use crate::decode::decode;
         let kind = kind.ok_or_else(|| RecordError::MissingField {
             field: "kind".into(),
         })?;

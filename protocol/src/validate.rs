@@ -18,8 +18,9 @@ use crate::vocab::{EndorsementType, Kind};
 
 type Result<T = ()> = std::result::Result<T, RecordError>;
 
-/// Check every field rule of a decoded body. `now`: unix seconds.
-pub(crate) fn validate(body: &Body, now: u64) -> Result {
+/// Check every field rule of a body (well-formed values are already
+/// guaranteed by the types). `now`: the current unix time in seconds.
+pub fn validate(body: &Body, now: u64) -> std::result::Result<(), RecordError> {
     common(body, now)?;
     match body {
         Body::Hub(hub) => validate_hub(hub),
@@ -57,7 +58,11 @@ fn common(body: &Body, now: u64) -> Result {
 
 fn validate_hub(hub: &Hub) -> Result {
     if hub.slug.as_str() != "profile" {
-        return Err(RecordError::invalid("slug", hub.slug.as_str(), Rule::HubSlug));
+        return Err(RecordError::invalid(
+            "slug",
+            hub.slug.as_str(),
+            Rule::HubSlug,
+        ));
     }
     line("name", &hub.name, 1, NAME_MAX)?;
     list("territories", &hub.territories, 0, HUB_TERRITORIES_MAX)?;
@@ -68,13 +73,22 @@ fn validate_hub(hub: &Hub) -> Result {
     }
     if let Some(endpoints) = &hub.endpoints {
         if endpoints.multiaddrs.is_empty() && endpoints.http.is_none() {
-            return Err(RecordError::invalid("endpoints", "{}", Rule::Count {
-                min: 1,
-                max: MULTIADDRS_MAX + 1,
-                actual: 0,
-            }));
+            return Err(RecordError::invalid(
+                "endpoints",
+                "{}",
+                Rule::Count {
+                    min: 1,
+                    max: MULTIADDRS_MAX + 1,
+                    actual: 0,
+                },
+            ));
         }
-        list("endpoints.multiaddrs", &endpoints.multiaddrs, 0, MULTIADDRS_MAX)?;
+        list(
+            "endpoints.multiaddrs",
+            &endpoints.multiaddrs,
+            0,
+            MULTIADDRS_MAX,
+        )?;
         unique("endpoints.multiaddrs", &endpoints.multiaddrs)?;
     }
     Ok(())
@@ -124,12 +138,19 @@ fn validate_initiative(i: &Initiative) -> Result {
     }
     unique("sdgs", &i.sdgs)?;
     if let Some(needs) = &i.needs {
-        if needs.funding_cents.is_none() && needs.partners.is_empty() && needs.territories.is_empty() {
-            return Err(RecordError::invalid("needs", "{}", Rule::Count {
-                min: 1,
-                max: 3,
-                actual: 0,
-            }));
+        if needs.funding_cents.is_none()
+            && needs.partners.is_empty()
+            && needs.territories.is_empty()
+        {
+            return Err(RecordError::invalid(
+                "needs",
+                "{}",
+                Rule::Count {
+                    min: 1,
+                    max: 3,
+                    actual: 0,
+                },
+            ));
         }
         if let Some(cents) = needs.funding_cents {
             safe_integer("needs.funding_cents", cents)?;
@@ -138,7 +159,12 @@ fn validate_initiative(i: &Initiative) -> Result {
         for (n, partner) in needs.partners.iter().enumerate() {
             line(&format!("needs.partners[{n}]"), partner, 1, PARTNER_MAX)?;
         }
-        list("needs.territories", &needs.territories, 0, HUB_TERRITORIES_MAX)?;
+        list(
+            "needs.territories",
+            &needs.territories,
+            0,
+            HUB_TERRITORIES_MAX,
+        )?;
         unique("needs.territories", &needs.territories)?;
     }
     list("contacts", &i.contacts, 0, CONTACTS_MAX)?;
@@ -158,7 +184,11 @@ fn validate_endorsement(e: &Endorsement) -> Result {
         ("label", e.label.is_some(), ['R', '-', '-', '-']),
         ("territory", e.territory.is_some(), ['-', 'R', 'A', '-']),
         ("carrier", e.carrier.is_some(), ['-', 'A', '-', '-']),
-        ("amount_cents", e.amount_cents.is_some(), ['-', '-', 'R', '-']),
+        (
+            "amount_cents",
+            e.amount_cents.is_some(),
+            ['-', '-', 'R', '-'],
+        ),
         ("programme", e.programme.is_some(), ['-', '-', 'R', '-']),
     ];
     let column = match t {
@@ -170,12 +200,18 @@ fn validate_endorsement(e: &Endorsement) -> Result {
     for (field, present, by_type) in rules {
         match (by_type[column], present) {
             ('R', false) => {
-                return Err(RecordError::invalid(field, "", Rule::RequiredFor { endorsement: name }));
+                return Err(RecordError::invalid(
+                    field,
+                    "",
+                    Rule::RequiredFor { endorsement: name },
+                ));
             }
             ('-', true) => {
-                return Err(RecordError::invalid(field, field_text(e, field), Rule::NotAllowedFor {
-                    endorsement: name,
-                }));
+                return Err(RecordError::invalid(
+                    field,
+                    field_text(e, field),
+                    Rule::NotAllowedFor { endorsement: name },
+                ));
             }
             _ => {}
         }
@@ -208,7 +244,11 @@ fn validate_endorsement(e: &Endorsement) -> Result {
     if let Subject::Hub(hub) = &e.subject {
         // A hub may label itself only through its own hub record.
         if *hub == e.author && t == T::Label {
-            return Err(RecordError::invalid("subject", hub.to_string(), Rule::Subject));
+            return Err(RecordError::invalid(
+                "subject",
+                hub.to_string(),
+                Rule::Subject,
+            ));
         }
     }
     Ok(())
@@ -227,7 +267,11 @@ fn field_text(e: &Endorsement, field: &str) -> String {
 
 fn validate_retraction(r: &Retraction) -> Result {
     if r.target == Kind::Retraction {
-        return Err(RecordError::invalid("target", "retraction", Rule::RetractRetraction));
+        return Err(RecordError::invalid(
+            "target",
+            "retraction",
+            Rule::RetractRetraction,
+        ));
     }
     if r.target == Kind::Hub && r.slug.as_str() != "profile" {
         return Err(RecordError::invalid("slug", r.slug.as_str(), Rule::HubSlug));
@@ -243,17 +287,25 @@ fn contact(field: &str, c: &Contact) -> Result {
         line(&format!("{field}.name"), name, 1, NAME_MAX)?;
     }
     if c.email.is_none() && c.url.is_none() {
-        return Err(RecordError::invalid(field, c.name.as_deref().unwrap_or(""), Rule::ContactEmpty));
+        return Err(RecordError::invalid(
+            field,
+            c.name.as_deref().unwrap_or(""),
+            Rule::ContactEmpty,
+        ));
     }
     Ok(())
 }
 
 fn safe_integer(field: &str, value: u64) -> Result {
     if value > MAX_SAFE_INTEGER {
-        return Err(RecordError::invalid(field, value.to_string(), Rule::IntegerRange {
-            min: 0,
-            max: MAX_SAFE_INTEGER,
-        }));
+        return Err(RecordError::invalid(
+            field,
+            value.to_string(),
+            Rule::IntegerRange {
+                min: 0,
+                max: MAX_SAFE_INTEGER,
+            },
+        ));
     }
     Ok(())
 }
@@ -272,14 +324,21 @@ fn line(field: &str, value: &str, min: usize, max: usize) -> Result {
 fn text(field: &str, value: &str, min: usize, max: usize) -> Result {
     let actual = value.chars().count();
     if actual < min || actual > max || value.trim().is_empty() && min > 0 {
-        return Err(RecordError::invalid(field, value, Rule::Length {
-            min,
-            max,
-            actual,
-            unit: "characters",
-        }));
+        return Err(RecordError::invalid(
+            field,
+            value,
+            Rule::Length {
+                min,
+                max,
+                actual,
+                unit: "characters",
+            },
+        ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(RecordError::invalid(field, value, Rule::ControlCharacter));
     }
     Ok(())
@@ -287,11 +346,15 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Result {
 
 fn list<T>(field: &str, items: &[T], min: usize, max: usize) -> Result {
     if items.len() < min || items.len() > max {
-        return Err(RecordError::invalid(field, format!("{} items", items.len()), Rule::Count {
-            min,
-            max,
-            actual: items.len(),
-        }));
+        return Err(RecordError::invalid(
+            field,
+            format!("{} items", items.len()),
+            Rule::Count {
+                min,
+                max,
+                actual: items.len(),
+            },
+        ));
     }
     Ok(())
 }
@@ -300,7 +363,11 @@ fn unique<T: Eq + Hash + std::fmt::Display>(field: &str, items: &[T]) -> Result 
     let mut seen = HashSet::with_capacity(items.len());
     for (n, item) in items.iter().enumerate() {
         if !seen.insert(item) {
-            return Err(RecordError::invalid(format!("{field}[{n}]"), item.to_string(), Rule::Duplicate));
+            return Err(RecordError::invalid(
+                format!("{field}[{n}]"),
+                item.to_string(),
+                Rule::Duplicate,
+            ));
         }
     }
     Ok(())
@@ -308,14 +375,22 @@ fn unique<T: Eq + Hash + std::fmt::Display>(field: &str, items: &[T]) -> Result 
 
 fn lang_map(field: &str, map: &LangMap, max: usize, french_required: bool) -> Result {
     if map.len() > LANGUAGES_MAX {
-        return Err(RecordError::invalid(field, format!("{} languages", map.len()), Rule::Count {
-            min: usize::from(french_required),
-            max: LANGUAGES_MAX,
-            actual: map.len(),
-        }));
+        return Err(RecordError::invalid(
+            field,
+            format!("{} languages", map.len()),
+            Rule::Count {
+                min: usize::from(french_required),
+                max: LANGUAGES_MAX,
+                actual: map.len(),
+            },
+        ));
     }
     if french_required && !map.contains_key(&LangCode::fr()) {
-        return Err(RecordError::invalid(format!("{field}.fr"), "", Rule::FrenchRequired));
+        return Err(RecordError::invalid(
+            format!("{field}.fr"),
+            "",
+            Rule::FrenchRequired,
+        ));
     }
     for (lang, value) in map {
         text(&format!("{field}.{lang}"), value, 1, max)?;

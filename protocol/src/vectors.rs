@@ -56,8 +56,10 @@ impl Vector {
         match (&self.envelope_hex, &self.json_view) {
             (Some(hex), None) => verify(&from_hex(hex), self.now),
             (None, Some(view)) => {
-                let view: RecordJson = serde_json::from_value(view.clone())
-                    .map_err(|e| RecordError::View { reason: e.to_string() })?;
+                let view: RecordJson =
+                    serde_json::from_value(view.clone()).map_err(|e| RecordError::View {
+                        reason: e.to_string(),
+                    })?;
                 verify_view(&view, self.now)
             }
             _ => Err(RecordError::View {
@@ -72,7 +74,10 @@ impl Vector {
         if got == self.expected {
             Ok(())
         } else {
-            Err(format!("{}: expected {}, got {}", self.name, self.expected, got))
+            Err(format!(
+                "{}: expected {}, got {}",
+                self.name, self.expected, got
+            ))
         }
     }
 }
@@ -218,8 +223,15 @@ impl Builder {
         // Fill in the ids of valid vectors from the run; check invalid ones.
         let got = outcome(&vector.run());
         let vector = if vector.expected == json!({"valid": true}) {
-            assert_eq!(got["valid"], json!(true), "{name}: meant to be valid, got {got}");
-            Vector { expected: got, ..vector }
+            assert_eq!(
+                got["valid"],
+                json!(true),
+                "{name}: meant to be valid, got {got}"
+            );
+            Vector {
+                expected: got,
+                ..vector
+            }
         } else {
             assert_eq!(got, vector.expected, "{name}: outcome differs from intent");
             vector
@@ -229,15 +241,42 @@ impl Builder {
 
     fn valid(&mut self, name: &str, description: &str, body: Value) {
         let payload = payload_of(&body);
-        let author = if body["author"] == json!(key(2).hub_id().to_string()) { 2 } else { 1 };
-        self.push(name, description, NOW, Input::Envelope(envelope(&payload, &key(author))), json!({"valid": true}));
+        let author = if body["author"] == json!(key(2).hub_id().to_string()) {
+            2
+        } else {
+            1
+        };
+        self.push(
+            name,
+            description,
+            NOW,
+            Input::Envelope(envelope(&payload, &key(author))),
+            json!({"valid": true}),
+        );
     }
 
-    fn invalid(&mut self, name: &str, description: &str, body: Value, code: &str, field: Option<&str>) {
+    fn invalid(
+        &mut self,
+        name: &str,
+        description: &str,
+        body: Value,
+        code: &str,
+        field: Option<&str>,
+    ) {
         let payload = payload_of(&body);
-        let author = if body["author"] == json!(key(2).hub_id().to_string()) { 2 } else { 1 };
+        let author = if body["author"] == json!(key(2).hub_id().to_string()) {
+            2
+        } else {
+            1
+        };
         let expected = expectation(code, field);
-        self.push(name, description, NOW, Input::Envelope(envelope(&payload, &key(author))), expected);
+        self.push(
+            name,
+            description,
+            NOW,
+            Input::Envelope(envelope(&payload, &key(author))),
+            expected,
+        );
     }
 }
 
@@ -255,7 +294,9 @@ enum Input {
 
 /// Every vector, in a fixed order.
 pub fn generate() -> Vec<Vector> {
-    let mut b = Builder { vectors: Vec::new() };
+    let mut b = Builder {
+        vectors: Vec::new(),
+    };
     let hub1 = key(1).hub_id().to_string();
     let hub2 = key(2).hub_id().to_string();
 
@@ -267,8 +308,16 @@ pub fn generate() -> Vec<Vector> {
         "contact": {"email": "bonjour@ruche.example.org"},
         "endpoints": {"multiaddrs": ["/ip4/203.0.113.7/tcp/4001"], "http": "https://ruche.example.org/essaim/"}
     }));
-    b.valid("valid-initiative-minimal", "The smallest valid initiative: required fields only.", minimal_initiative());
-    b.valid("valid-initiative-full", "An initiative with every field.", full_initiative());
+    b.valid(
+        "valid-initiative-minimal",
+        "The smallest valid initiative: required fields only.",
+        minimal_initiative(),
+    );
+    b.valid(
+        "valid-initiative-full",
+        "An initiative with every field.",
+        full_initiative(),
+    );
     b.valid(
         "valid-region-and-departement-84",
         "reg:84 (Auvergne-Rhône-Alpes) and dep:84 (Vaucluse) are different territories and may both appear.",
@@ -288,55 +337,113 @@ pub fn generate() -> Vec<Vector> {
         "v": 1, "kind": "retraction", "author": hub1, "slug": "atelier-velo", "seq": 2, "created": CREATED,
         "target": "initiative", "reason": "Projet arrêté."
     }));
-    b.valid("valid-created-at-skew-limit", "`created` exactly 600 s in the future is tolerated.",
-        with(minimal_initiative(), json!({"created": NOW + 600})));
+    b.valid(
+        "valid-created-at-skew-limit",
+        "`created` exactly 600 s in the future is tolerated.",
+        with(minimal_initiative(), json!({"created": NOW + 600})),
+    );
     {
         let payload = payload_of(&minimal_initiative());
         let sig = key(1).sign_payload(&payload).to_bytes();
         let id = crate::envelope::RecordId::of(&payload).to_string();
         let view = json!({"id": id, "payload": URL_SAFE_NO_PAD.encode(&payload), "sig": URL_SAFE_NO_PAD.encode(sig)});
-        b.push("valid-json-view", "The JSON view of a record, without the optional body.", NOW, Input::View(view.clone()), json!({"valid": true}));
+        b.push(
+            "valid-json-view",
+            "The JSON view of a record, without the optional body.",
+            NOW,
+            Input::View(view.clone()),
+            json!({"valid": true}),
+        );
         let record = crate::verify_json(&view.to_string(), NOW).expect("checked just above");
         let mut with_body = serde_json::to_value(record.to_json_view()).expect("plain data");
-        b.push("valid-json-view-with-body", "The JSON view with its body.", NOW, Input::View(with_body.clone()), json!({"valid": true}));
+        b.push(
+            "valid-json-view-with-body",
+            "The JSON view with its body.",
+            NOW,
+            Input::View(with_body.clone()),
+            json!({"valid": true}),
+        );
         with_body["body"]["name"] = json!("Atelier vélo (modifié)");
-        b.push("invalid-json-view-body-edited", "The readable body was edited, the signed payload was not.", NOW,
-            Input::View(with_body), expectation("view_mismatch", Some("body")));
+        b.push(
+            "invalid-json-view-body-edited",
+            "The readable body was edited, the signed payload was not.",
+            NOW,
+            Input::View(with_body),
+            expectation("view_mismatch", Some("body")),
+        );
         let mut bad_id = view.clone();
         bad_id["id"] = json!("00".repeat(32));
-        b.push("invalid-json-view-wrong-id", "The view's id is not the SHA-256 of its payload.", NOW,
-            Input::View(bad_id), expectation("view_mismatch", Some("id")));
+        b.push(
+            "invalid-json-view-wrong-id",
+            "The view's id is not the SHA-256 of its payload.",
+            NOW,
+            Input::View(bad_id),
+            expectation("view_mismatch", Some("id")),
+        );
     }
 
     // --- signatures and envelopes ----------------------------------------
     let payload = payload_of(&minimal_initiative());
     {
         let mut tampered = payload.clone();
-        let at = tampered.windows(7).position(|w| w == b"atelier").expect("the name is in the payload");
+        let at = tampered
+            .windows(7)
+            .position(|w| w == b"atelier")
+            .expect("the name is in the payload");
         tampered[at] = b'A';
         let sig = key(1).sign_payload(&payload).to_bytes();
-        b.push("invalid-tampered-payload", "One byte of the payload changed after signing.", NOW,
-            Input::Envelope(envelope_parts(&tampered, &sig)), expectation("bad_signature", None));
+        b.push(
+            "invalid-tampered-payload",
+            "One byte of the payload changed after signing.",
+            NOW,
+            Input::Envelope(envelope_parts(&tampered, &sig)),
+            expectation("bad_signature", None),
+        );
     }
-    b.push("invalid-wrong-signer", "Signed by hub 2 while the author is hub 1.", NOW,
-        Input::Envelope(envelope(&payload, &key(2))), expectation("bad_signature", None));
+    b.push(
+        "invalid-wrong-signer",
+        "Signed by hub 2 while the author is hub 1.",
+        NOW,
+        Input::Envelope(envelope(&payload, &key(2))),
+        expectation("bad_signature", None),
+    );
     {
         let mut sig = key(1).sign_payload(&payload).to_bytes();
         sig[63] ^= 0x01;
-        b.push("invalid-signature-bit-flipped", "The last bit of the signature flipped.", NOW,
-            Input::Envelope(envelope_parts(&payload, &sig)), expectation("bad_signature", None));
+        b.push(
+            "invalid-signature-bit-flipped",
+            "The last bit of the signature flipped.",
+            NOW,
+            Input::Envelope(envelope_parts(&payload, &sig)),
+            expectation("bad_signature", None),
+        );
         let short = &key(1).sign_payload(&payload).to_bytes()[..63];
-        b.push("invalid-signature-length", "A 63-byte signature.", NOW,
-            Input::Envelope(envelope_parts(&payload, short)), expectation("signature_length", None));
+        b.push(
+            "invalid-signature-length",
+            "A 63-byte signature.",
+            NOW,
+            Input::Envelope(envelope_parts(&payload, short)),
+            expectation("signature_length", None),
+        );
         let no_domain = ed25519_dalek::Signer::sign(key(1).signing_key(), &payload).to_bytes();
-        b.push("invalid-signature-without-domain", "Signed over the bare payload, without the `essaim/record/v1\\0` prefix.", NOW,
-            Input::Envelope(envelope_parts(&payload, &no_domain)), expectation("bad_signature", None));
+        b.push(
+            "invalid-signature-without-domain",
+            "Signed over the bare payload, without the `essaim/record/v1\\0` prefix.",
+            NOW,
+            Input::Envelope(envelope_parts(&payload, &no_domain)),
+            expectation("bad_signature", None),
+        );
     }
     {
         let mut trailing = envelope(&payload, &key(1));
         trailing.push(0x00);
-        b.push("invalid-envelope-trailing-byte", "A byte after the end of the envelope.", NOW,
-            Input::Envelope(trailing), expectation("bad_envelope", None));
+        b.push(
+            "invalid-envelope-trailing-byte",
+            "A byte after the end of the envelope.",
+            NOW,
+            Input::Envelope(trailing),
+            expectation("bad_envelope", None),
+        );
         #[derive(Serialize)]
         struct ThreeKeys<'a> {
             #[serde(with = "serde_bytes")]
@@ -346,80 +453,233 @@ pub fn generate() -> Vec<Vector> {
             x: u8,
         }
         let sig = key(1).sign_payload(&payload).to_bytes();
-        let extra = serde_ipld_dagcbor::to_vec(&ThreeKeys { payload: &payload, sig: &sig, x: 1 })
-            .expect("two byte strings and an integer encode");
-        b.push("invalid-envelope-extra-key", "An envelope with a third key.", NOW,
-            Input::Envelope(extra), expectation("bad_envelope", None));
+        let extra = serde_ipld_dagcbor::to_vec(&ThreeKeys {
+            payload: &payload,
+            sig: &sig,
+            x: 1,
+        })
+        .expect("two byte strings and an integer encode");
+        b.push(
+            "invalid-envelope-extra-key",
+            "An envelope with a third key.",
+            NOW,
+            Input::Envelope(extra),
+            expectation("bad_envelope", None),
+        );
     }
     {
         // `v` encoded as 0x18 0x01 instead of 0x01: a non-minimal integer.
-        let at = payload.windows(3).position(|w| w == [0x61, b'v', 0x01]).expect("v = 1 is in the payload");
+        let at = payload
+            .windows(3)
+            .position(|w| w == [0x61, b'v', 0x01])
+            .expect("v = 1 is in the payload");
         let mut long = payload.clone();
         long.splice(at + 2..at + 3, [0x18, 0x01]);
-        b.push("invalid-non-canonical-integer", "`v` encoded on two bytes (non-minimal), then signed.", NOW,
-            Input::Envelope(envelope(&long, &key(1))), expectation("non_canonical", None));
+        b.push(
+            "invalid-non-canonical-integer",
+            "`v` encoded on two bytes (non-minimal), then signed.",
+            NOW,
+            Input::Envelope(envelope(&long, &key(1))),
+            expectation("non_canonical", None),
+        );
         let mut body = minimal_initiative();
         body["website"] = Value::Null;
         let with_null = payload_of(&body);
-        b.push("invalid-non-canonical-null", "An optional field present as `null` instead of absent.", NOW,
-            Input::Envelope(envelope(&with_null, &key(1))), expectation("non_canonical", None));
+        b.push(
+            "invalid-non-canonical-null",
+            "An optional field present as `null` instead of absent.",
+            NOW,
+            Input::Envelope(envelope(&with_null, &key(1))),
+            expectation("non_canonical", None),
+        );
     }
 
     // --- format and field rules ------------------------------------------
-    b.invalid("invalid-unknown-field", "A field that format version 1 does not define.",
-        with(minimal_initiative(), json!({"colour": "bleu"})), "unknown_field", Some("colour"));
-    b.invalid("invalid-missing-field", "An initiative without `name`.",
-        with(minimal_initiative(), json!({"name": null})), "missing_field", Some("name"));
-    b.invalid("invalid-version-2", "`v` = 2.", with(minimal_initiative(), json!({"v": 2})), "unsupported_version", Some("v"));
-    b.invalid("invalid-unknown-kind", "`kind` = `event`.", with(minimal_initiative(), json!({"kind": "event"})), "unknown_term", Some("kind"));
-    b.invalid("invalid-future-created", "`created` 601 s in the future.",
-        with(minimal_initiative(), json!({"created": NOW + 601})), "future_created", Some("created"));
-    b.invalid("invalid-seq-above-2-53", "`seq` = 2^53, above the largest safe integer.",
-        with(minimal_initiative(), json!({"seq": 1u64 << 53})), "integer_range", Some("seq"));
+    b.invalid(
+        "invalid-unknown-field",
+        "A field that format version 1 does not define.",
+        with(minimal_initiative(), json!({"colour": "bleu"})),
+        "unknown_field",
+        Some("colour"),
+    );
+    b.invalid(
+        "invalid-missing-field",
+        "An initiative without `name`.",
+        with(minimal_initiative(), json!({"name": null})),
+        "missing_field",
+        Some("name"),
+    );
+    b.invalid(
+        "invalid-version-2",
+        "`v` = 2.",
+        with(minimal_initiative(), json!({"v": 2})),
+        "unsupported_version",
+        Some("v"),
+    );
+    b.invalid(
+        "invalid-unknown-kind",
+        "`kind` = `event`.",
+        with(minimal_initiative(), json!({"kind": "event"})),
+        "unknown_term",
+        Some("kind"),
+    );
+    b.invalid(
+        "invalid-future-created",
+        "`created` 601 s in the future.",
+        with(minimal_initiative(), json!({"created": NOW + 601})),
+        "future_created",
+        Some("created"),
+    );
+    b.invalid(
+        "invalid-seq-above-2-53",
+        "`seq` = 2^53, above the largest safe integer.",
+        with(minimal_initiative(), json!({"seq": 1u64 << 53})),
+        "integer_range",
+        Some("seq"),
+    );
     {
         let huge = "é".repeat(33_000);
-        b.invalid("invalid-oversize-payload", "A payload over 64 KiB.",
-            with(minimal_initiative(), json!({"description": {"fr": huge}})), "too_large", None);
+        b.invalid(
+            "invalid-oversize-payload",
+            "A payload over 64 KiB.",
+            with(minimal_initiative(), json!({"description": {"fr": huge}})),
+            "too_large",
+            None,
+        );
     }
-    b.invalid("invalid-unknown-commune", "`com:69999` is no commune.",
-        with(minimal_initiative(), json!({"origin": "com:69999"})), "unknown_commune", Some("origin"));
-    b.invalid("invalid-territory-syntax", "`dep:84x` is not a territory code.",
-        with(minimal_initiative(), json!({"territories": ["dep:69", "dep:84x"]})), "territory_syntax", Some("territories[1]"));
-    b.invalid("invalid-arrondissement", "`com:69381` is an arrondissement of Lyon, not a commune.",
-        with(minimal_initiative(), json!({"origin": "com:69381"})), "arrondissement_not_commune", Some("origin"));
+    b.invalid(
+        "invalid-unknown-commune",
+        "`com:69999` is no commune.",
+        with(minimal_initiative(), json!({"origin": "com:69999"})),
+        "unknown_commune",
+        Some("origin"),
+    );
+    b.invalid(
+        "invalid-territory-syntax",
+        "`dep:84x` is not a territory code.",
+        with(
+            minimal_initiative(),
+            json!({"territories": ["dep:69", "dep:84x"]}),
+        ),
+        "territory_syntax",
+        Some("territories[1]"),
+    );
+    b.invalid(
+        "invalid-arrondissement",
+        "`com:69381` is an arrondissement of Lyon, not a commune.",
+        with(minimal_initiative(), json!({"origin": "com:69381"})),
+        "arrondissement_not_commune",
+        Some("origin"),
+    );
     b.invalid("invalid-spdx", "`GPL-17` is not an SPDX licence.",
         with(full_initiative(), json!({"repositories": [{"name": "caisse", "url": "https://framagit.org/x/caisse", "licence": "GPL-17"}]})),
         "bad_spdx", Some("repositories[0].licence"));
-    b.invalid("invalid-siren", "A SIREN whose Luhn check digit is wrong.",
-        with(full_initiative(), json!({"carrier": {"name": "Association Paniers Communs", "siren": "356000001"}})),
-        "bad_siren", Some("carrier.siren"));
-    b.invalid("invalid-slug", "A slug with an accent and a capital.",
-        with(minimal_initiative(), json!({"slug": "Atelier-vélo"})), "bad_slug", Some("slug"));
-    b.invalid("invalid-theme", "A theme outside the vocabulary.",
-        with(minimal_initiative(), json!({"themes": ["velo"]})), "unknown_term", Some("themes[0]"));
-    b.invalid("invalid-duplicate-theme", "The same theme twice.",
-        with(minimal_initiative(), json!({"themes": ["mobilite", "mobilite"]})), "duplicate", Some("themes[1]"));
-    b.invalid("invalid-sdg-18", "There are 17 SDGs.",
-        with(minimal_initiative(), json!({"sdgs": [3, 18]})), "bad_sdg", Some("sdgs[1]"));
-    b.invalid("invalid-url-scheme", "A kit URL with the ftp scheme.",
-        with(minimal_initiative(), json!({"replication": {"model": "souple", "kit": "ftp://example.org/kit"}})),
-        "bad_url", Some("replication.kit"));
+    b.invalid(
+        "invalid-siren",
+        "A SIREN whose Luhn check digit is wrong.",
+        with(
+            full_initiative(),
+            json!({"carrier": {"name": "Association Paniers Communs", "siren": "356000001"}}),
+        ),
+        "bad_siren",
+        Some("carrier.siren"),
+    );
+    b.invalid(
+        "invalid-slug",
+        "A slug with an accent and a capital.",
+        with(minimal_initiative(), json!({"slug": "Atelier-vélo"})),
+        "bad_slug",
+        Some("slug"),
+    );
+    b.invalid(
+        "invalid-theme",
+        "A theme outside the vocabulary.",
+        with(minimal_initiative(), json!({"themes": ["velo"]})),
+        "unknown_term",
+        Some("themes[0]"),
+    );
+    b.invalid(
+        "invalid-duplicate-theme",
+        "The same theme twice.",
+        with(
+            minimal_initiative(),
+            json!({"themes": ["mobilite", "mobilite"]}),
+        ),
+        "duplicate",
+        Some("themes[1]"),
+    );
+    b.invalid(
+        "invalid-sdg-18",
+        "There are 17 SDGs.",
+        with(minimal_initiative(), json!({"sdgs": [3, 18]})),
+        "bad_sdg",
+        Some("sdgs[1]"),
+    );
+    b.invalid(
+        "invalid-url-scheme",
+        "A kit URL with the ftp scheme.",
+        with(
+            minimal_initiative(),
+            json!({"replication": {"model": "souple", "kit": "ftp://example.org/kit"}}),
+        ),
+        "bad_url",
+        Some("replication.kit"),
+    );
     b.invalid("invalid-url-credentials", "A repository URL with credentials.",
         with(minimal_initiative(), json!({"repositories": [{"name": "code", "url": "https://user:secret@example.org/code.git", "licence": "MIT"}]})),
         "bad_url", Some("repositories[0].url"));
-    b.invalid("invalid-summary-without-french", "A summary in English only.",
-        with(minimal_initiative(), json!({"summary": {"en": "Fix your bike together."}})), "french_required", Some("summary.fr"));
-    b.invalid("invalid-name-too-long", "A name of 121 characters.",
-        with(minimal_initiative(), json!({"name": "é".repeat(121)})), "length", Some("name"));
-    b.invalid("invalid-label-without-name", "A label endorsement without its `label`.",
-        endorsement(json!({"type": "label"})), "required_for_type", Some("label"));
-    b.invalid("invalid-funding-with-label", "A funding endorsement carrying a `label`.",
-        endorsement(json!({"type": "funding", "amount_cents": 100, "programme": "P", "label": "L"})), "not_allowed_for_type", Some("label"));
-    b.invalid("invalid-hub-slug", "A hub record at another slug than `profile`.", json!({
-        "v": 1, "kind": "hub", "author": hub2, "slug": "accueil", "seq": 1, "created": CREATED,
-        "name": "Ruche", "hub_kind": "ruche"
-    }), "hub_slug", Some("slug"));
-    b.invalid("invalid-author", "An author that is not a did:key.",
-        with(minimal_initiative(), json!({"author": "did:web:example.org"})), "bad_hub_id", Some("author"));
+    b.invalid(
+        "invalid-summary-without-french",
+        "A summary in English only.",
+        with(
+            minimal_initiative(),
+            json!({"summary": {"en": "Fix your bike together."}}),
+        ),
+        "french_required",
+        Some("summary.fr"),
+    );
+    b.invalid(
+        "invalid-name-too-long",
+        "A name of 121 characters.",
+        with(minimal_initiative(), json!({"name": "é".repeat(121)})),
+        "length",
+        Some("name"),
+    );
+    b.invalid(
+        "invalid-label-without-name",
+        "A label endorsement without its `label`.",
+        endorsement(json!({"type": "label"})),
+        "required_for_type",
+        Some("label"),
+    );
+    b.invalid(
+        "invalid-funding-with-label",
+        "A funding endorsement carrying a `label`.",
+        endorsement(
+            json!({"type": "funding", "amount_cents": 100, "programme": "P", "label": "L"}),
+        ),
+        "not_allowed_for_type",
+        Some("label"),
+    );
+    b.invalid(
+        "invalid-hub-slug",
+        "A hub record at another slug than `profile`.",
+        json!({
+            "v": 1, "kind": "hub", "author": hub2, "slug": "accueil", "seq": 1, "created": CREATED,
+            "name": "Ruche", "hub_kind": "ruche"
+        }),
+        "hub_slug",
+        Some("slug"),
+    );
+    b.invalid(
+        "invalid-author",
+        "An author that is not a did:key.",
+        with(
+            minimal_initiative(),
+            json!({"author": "did:web:example.org"}),
+        ),
+        "bad_hub_id",
+        Some("author"),
+    );
     b.vectors
 }

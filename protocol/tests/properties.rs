@@ -1,5 +1,6 @@
 //! Property tests: round trips of every kind, canonical uniqueness, the
 //! last-writer-wins order, and tamper detection at every byte.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use essaim_protocol::envelope::RecordId;
 use essaim_protocol::record::{
@@ -60,19 +61,29 @@ fn url() -> impl Strategy<Value = essaim_protocol::record::WebUrl> {
 }
 
 fn contact() -> impl Strategy<Value = Contact> {
-    (proptest::option::of(line()), "[a-z]{1,8}", proptest::option::of(url())).prop_map(
-        |(name, local, url)| Contact {
+    (
+        proptest::option::of(line()),
+        "[a-z]{1,8}",
+        proptest::option::of(url()),
+    )
+        .prop_map(|(name, local, url)| Contact {
             name,
             email: Some(format!("{local}@example.org").parse().unwrap()),
             url,
-        },
-    )
+        })
 }
 
 fn initiative() -> impl Strategy<Value = Body> {
     let places = territories();
     (
-        (slug(), 0..1u64 << 40, 0..NOW, line(), lang_map(true), lang_map(false)),
+        (
+            slug(),
+            0..1u64 << 40,
+            0..NOW,
+            line(),
+            lang_map(true),
+            lang_map(false),
+        ),
         (
             subsequence(Theme::ALL.to_vec(), 1..=5).prop_shuffle(),
             subsequence(Audience::ALL.to_vec(), 0..=5),
@@ -81,12 +92,30 @@ fn initiative() -> impl Strategy<Value = Body> {
             select(Stage::ALL.to_vec()),
         ),
         (
-            proptest::option::of((line(), proptest::option::of(select(LegalForm::ALL.to_vec())))),
-            proptest::option::of((select(ReplicationModel::ALL.to_vec()), proptest::option::of(url()))),
-            proptest::collection::vec((slug(), url(), select(vec!["MIT", "AGPL-3.0-or-later", "EUPL-1.2 OR MIT"]), proptest::option::of("[0-9a-f]{40}")), 0..3),
+            proptest::option::of((
+                line(),
+                proptest::option::of(select(LegalForm::ALL.to_vec())),
+            )),
+            proptest::option::of((
+                select(ReplicationModel::ALL.to_vec()),
+                proptest::option::of(url()),
+            )),
+            proptest::collection::vec(
+                (
+                    slug(),
+                    url(),
+                    select(vec!["MIT", "AGPL-3.0-or-later", "EUPL-1.2 OR MIT"]),
+                    proptest::option::of("[0-9a-f]{40}"),
+                ),
+                0..3,
+            ),
             proptest::collection::vec((line(), -1_000_000i64..1_000_000, "[a-z%]{1,10}"), 0..3),
             subsequence((1..=17u64).collect::<Vec<_>>(), 0..5),
-            proptest::option::of((proptest::option::of(0..1u64 << 50), proptest::collection::vec(line(), 1..3), subsequence(places, 0..3))),
+            proptest::option::of((
+                proptest::option::of(0..1u64 << 50),
+                proptest::collection::vec(line(), 1..3),
+                subsequence(places, 0..3),
+            )),
             proptest::collection::vec(contact(), 0..3),
             proptest::option::of(url()),
         ),
@@ -129,9 +158,17 @@ fn initiative() -> impl Strategy<Value = Body> {
                     .collect(),
                 impact: impact
                     .into_iter()
-                    .map(|(name, value, unit)| Indicator { name: format!("N{name}"), value, unit, period: Some("2025".into()) })
+                    .map(|(name, value, unit)| Indicator {
+                        name: format!("N{name}"),
+                        value,
+                        unit,
+                        period: Some("2025".into()),
+                    })
                     .collect(),
-                sdgs: sdgs.into_iter().map(|n| essaim_protocol::record::Sdg::new(n).unwrap()).collect(),
+                sdgs: sdgs
+                    .into_iter()
+                    .map(|n| essaim_protocol::record::Sdg::new(n).unwrap())
+                    .collect(),
                 needs: needs.map(|(funding_cents, partners, territories)| Needs {
                     funding_cents,
                     partners: partners.into_iter().map(|p| format!("P{p}")).collect(),
@@ -144,7 +181,14 @@ fn initiative() -> impl Strategy<Value = Body> {
 }
 
 fn hub() -> impl Strategy<Value = Body> {
-    (0..1u64 << 40, line(), select(HubKind::ALL.to_vec()), subsequence(territories(), 0..4), lang_map(false), proptest::option::of(contact()))
+    (
+        0..1u64 << 40,
+        line(),
+        select(HubKind::ALL.to_vec()),
+        subsequence(territories(), 0..4),
+        lang_map(false),
+        proptest::option::of(contact()),
+    )
         .prop_map(|(seq, name, hub_kind, territories, description, contact)| {
             Body::Hub(Hub {
                 v: 1,
@@ -165,38 +209,58 @@ fn hub() -> impl Strategy<Value = Body> {
 }
 
 fn endorsement() -> impl Strategy<Value = Body> {
-    (slug(), slug(), select(EndorsementType::ALL.to_vec()), select(territories()), 1..1u64 << 40, line(), proptest::option::of(line()), any::<bool>())
-        .prop_map(|(slug, target, endorsement, territory, amount, text, comment, revoked)| {
-            use EndorsementType as T;
-            let subject = if endorsement == T::Recommendation {
-                Subject::Hub(vectors::key(2).hub_id())
-            } else {
-                Subject::Initiative(Address { author: vectors::key(2).hub_id(), kind: Kind::Initiative, slug: target })
-            };
-            Body::Endorsement(Endorsement {
-                v: 1,
-                kind: KindTag,
-                author: key().hub_id(),
-                slug,
-                seq: 1,
-                created: NOW - 100,
-                subject,
-                endorsement,
-                label: (endorsement == T::Label).then(|| format!("L{text}")),
-                territory: matches!(endorsement, T::Replication | T::Funding).then_some(territory),
-                carrier: (endorsement == T::Replication).then(|| format!("C{text}")),
-                amount_cents: (endorsement == T::Funding).then_some(amount),
-                programme: (endorsement == T::Funding).then(|| format!("P{text}")),
-                comment: comment.map(|c| format!("c{c}")),
-                valid_until: None,
-                revoked,
-            })
-        })
+    (
+        slug(),
+        slug(),
+        select(EndorsementType::ALL.to_vec()),
+        select(territories()),
+        1..1u64 << 40,
+        line(),
+        proptest::option::of(line()),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(slug, target, endorsement, territory, amount, text, comment, revoked)| {
+                use EndorsementType as T;
+                let subject = if endorsement == T::Recommendation {
+                    Subject::Hub(vectors::key(2).hub_id())
+                } else {
+                    Subject::Initiative(Address {
+                        author: vectors::key(2).hub_id(),
+                        kind: Kind::Initiative,
+                        slug: target,
+                    })
+                };
+                Body::Endorsement(Endorsement {
+                    v: 1,
+                    kind: KindTag,
+                    author: key().hub_id(),
+                    slug,
+                    seq: 1,
+                    created: NOW - 100,
+                    subject,
+                    endorsement,
+                    label: (endorsement == T::Label).then(|| format!("L{text}")),
+                    territory: matches!(endorsement, T::Replication | T::Funding)
+                        .then_some(territory),
+                    carrier: (endorsement == T::Replication).then(|| format!("C{text}")),
+                    amount_cents: (endorsement == T::Funding).then_some(amount),
+                    programme: (endorsement == T::Funding).then(|| format!("P{text}")),
+                    comment: comment.map(|c| format!("c{c}")),
+                    valid_until: None,
+                    revoked,
+                })
+            },
+        )
 }
 
 fn retraction() -> impl Strategy<Value = Body> {
-    (slug(), select(vec![Kind::Initiative, Kind::Endorsement]), proptest::option::of(line())).prop_map(
-        |(slug, target, reason)| {
+    (
+        slug(),
+        select(vec![Kind::Initiative, Kind::Endorsement]),
+        proptest::option::of(line()),
+    )
+        .prop_map(|(slug, target, reason)| {
             Body::Retraction(Retraction {
                 v: 1,
                 kind: KindTag,
@@ -207,8 +271,7 @@ fn retraction() -> impl Strategy<Value = Body> {
                 target,
                 reason: reason.map(|r| format!("R{r}")),
             })
-        },
-    )
+        })
 }
 
 fn any_body() -> impl Strategy<Value = Body> {
@@ -329,7 +392,10 @@ fn flipping_any_byte_is_detected() {
             }
         }
     }
-    println!("{checked} single-byte alterations of {} records refused", records.len());
+    println!(
+        "{checked} single-byte alterations of {} records refused",
+        records.len()
+    );
 }
 
 /// A payload re-encoded in a non-canonical way (here: a length written on

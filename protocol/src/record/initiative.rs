@@ -2,9 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::types::{
-    CommitId, Contact, KindTag, LangMap, Licence, Sdg, Siren, Slug, WebUrl,
-};
+use super::types::{CommitId, Contact, KindTag, LangMap, Licence, Sdg, Siren, Slug, WebUrl};
 use crate::hub_id::HubId;
 use crate::territory::Territory;
 use crate::vocab::{Audience, LegalForm, ReplicationModel, Stage, Theme};

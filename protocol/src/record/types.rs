@@ -52,7 +52,11 @@ impl ParseRule for Slug {
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
-        if ok { Ok(Slug(s.to_owned())) } else { Err(Rule::Slug) }
+        if ok {
+            Ok(Slug(s.to_owned()))
+        } else {
+            Err(Rule::Slug)
+        }
     }
 }
 
@@ -186,7 +190,11 @@ impl ParseRule for Email {
                     && !domain.contains("..")
             })
             && s.chars().all(|c| !c.is_whitespace() && !c.is_control());
-        if ok { Ok(Email(s.to_owned())) } else { Err(Rule::Email) }
+        if ok {
+            Ok(Email(s.to_owned()))
+        } else {
+            Err(Rule::Email)
+        }
     }
 }
 
@@ -198,8 +206,13 @@ text_newtype!(
 impl ParseRule for CommitId {
     fn parse_rule(s: &str) -> Result<Self, Rule> {
         let ok = (s.len() == 40 || s.len() == 64)
-            && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if ok { Ok(CommitId(s.to_owned())) } else { Err(Rule::Commit) }
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ok {
+            Ok(CommitId(s.to_owned()))
+        } else {
+            Err(Rule::Commit)
+        }
     }
 }
 
@@ -222,7 +235,11 @@ impl LangCode {
 impl ParseRule for LangCode {
     fn parse_rule(s: &str) -> Result<Self, Rule> {
         let ok = (2..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase());
-        if ok { Ok(LangCode(s.to_owned())) } else { Err(Rule::Language) }
+        if ok {
+            Ok(LangCode(s.to_owned()))
+        } else {
+            Err(Rule::Language)
+        }
     }
 }
 
@@ -244,9 +261,10 @@ impl ParseRule for MultiaddrText {
                 unit: "bytes",
             });
         }
-        let addr: multiaddr::Multiaddr = s.parse().map_err(|e: multiaddr::Error| Rule::Multiaddr {
-            reason: e.to_string(),
-        })?;
+        let addr: multiaddr::Multiaddr =
+            s.parse().map_err(|e: multiaddr::Error| Rule::Multiaddr {
+                reason: e.to_string(),
+            })?;
         if addr.is_empty() || addr.to_string() != s {
             return Err(Rule::Multiaddr {
                 reason: format!("not in canonical form `{addr}`"),
@@ -380,7 +398,17 @@ mod tests {
         for ok in ["a", "epicerie-solidaire", "x1-2", &"a".repeat(64)] {
             assert!(ok.parse::<Slug>().is_ok(), "{ok}");
         }
-        for bad in ["", "-a", "a-", "a--b", "Épicerie", "A", "a_b", "a b", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "a--b",
+            "Épicerie",
+            "A",
+            "a_b",
+            "a b",
+            &"a".repeat(65),
+        ] {
             assert!(bad.parse::<Slug>().is_err(), "{bad}");
         }
     }
@@ -421,8 +449,16 @@ mod tests {
         for bad in ["", "a@b", "@b.fr", "a b@c.fr", "a@b@c.fr", "a@.fr"] {
             assert!(bad.parse::<Email>().is_err(), "{bad}");
         }
-        assert!("0123456789abcdef0123456789abcdef01234567".parse::<CommitId>().is_ok());
-        assert!("0123456789ABCDEF0123456789abcdef01234567".parse::<CommitId>().is_err());
+        assert!(
+            "0123456789abcdef0123456789abcdef01234567"
+                .parse::<CommitId>()
+                .is_ok()
+        );
+        assert!(
+            "0123456789ABCDEF0123456789abcdef01234567"
+                .parse::<CommitId>()
+                .is_err()
+        );
         assert!("abc".parse::<CommitId>().is_err());
         assert!("fr".parse::<LangCode>().is_ok() && "oc".parse::<LangCode>().is_ok());
         assert!("FR".parse::<LangCode>().is_err() && "fr-FR".parse::<LangCode>().is_err());
