@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use essaim_node::datadir::{self, DataDir, HubProfile};
-use essaim_node::{draft, unix_now};
-use essaim_protocol::limits::MAX_PAYLOAD_BYTES;
+use essaim_node::{draft, unix_now, unix_now_ms};
+use essaim_protocol::limits::{MAX_JSON_VIEW_BYTES, MAX_PAYLOAD_BYTES};
 use essaim_protocol::vocab::HubKind;
 use essaim_protocol::{SignedRecord, Territory};
 use serde_json::json;
@@ -107,7 +107,7 @@ pub(crate) fn init(
     );
     if !named {
         println!(
-            "Tip: name your hub: remove {root} and run `essaim init --name \"…\"` again before you publish."
+            "Tip: your hub has a placeholder name; renaming it comes with `essaim publish` of a new hub record."
         );
     }
     println!("Next: essaim sign examples/epicerie-solidaire-lyon.toml --data-dir {root}");
@@ -143,7 +143,7 @@ pub(crate) fn sign(global: &Global, file: &Path, cbor: bool, out: Option<&Path>)
     let text = String::from_utf8(bytes).with_context(|| format!("{shown} is not UTF-8 text"))?;
     let format = draft::Format::detect(Some(file), &text);
     let now = unix_now();
-    let body = draft::parse(&text, format, &key.hub_id(), now)
+    let body = draft::parse_with_seq(&text, format, &key.hub_id(), now, unix_now_ms())
         .with_context(|| format!("{shown}: record refused"))?;
     let record = essaim_protocol::sign(body, &key, now)
         .with_context(|| format!("{shown}: record refused"))?;
@@ -172,8 +172,7 @@ pub(crate) fn sign(global: &Global, file: &Path, cbor: bool, out: Option<&Path>)
 
 /// `essaim verify`.
 pub(crate) fn verify(global: &Global, file: &Path) -> Result<()> {
-    // A JSON view is about 4/3 of the envelope, plus the readable body.
-    let bytes = read_limited(file, 4 * MAX_PAYLOAD_BYTES)?;
+    let bytes = read_limited(file, MAX_JSON_VIEW_BYTES)?;
     let shown = file.display();
     match essaim_protocol::verify_any(&bytes, unix_now()) {
         Ok(record) => {

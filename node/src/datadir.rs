@@ -12,7 +12,7 @@
 //! overwritten: losing it means losing the hub's identity.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -119,24 +119,26 @@ impl DataDir {
     /// Load the hub key, refusing one that other users can read.
     pub fn load_key(&self) -> Result<HubKey, DataDirError> {
         let path = self.path(KEY_FILE);
-        let meta = match fs::metadata(&path) {
-            Ok(meta) => meta,
+        // Open once, then check the open file: no window between the check
+        // and the read.
+        let mut file = match fs::File::open(&path) {
+            Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(DataDirError::NoKey(path, self.root.clone()));
             }
             Err(e) => return Err(io("cannot read", &path)(e)),
         };
+        let meta = file.metadata().map_err(io("cannot read", &path))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(DataDirError::KeyPermissions { path, mode });
         }
-        let pem = zeroize::Zeroizing::new(read_text(&path)?);
+        let mut pem = zeroize::Zeroizing::new(String::new());
+        std::io::Read::take(&mut file, 64 * 1024)
+            .read_to_string(&mut pem)
+            .map_err(io("cannot read", &path))?;
         HubKey::from_pkcs8_pem(&pem).map_err(|source| DataDirError::Key { path, source })
     }
-}
-
-fn read_text(path: &Path) -> Result<String, DataDirError> {
-    fs::read_to_string(path).map_err(io("cannot read", path))
 }
 
 /// What `essaim init` needs to know about the hub.
@@ -203,45 +205,77 @@ pub fn init(dir: &DataDir, profile: HubProfile, now: u64) -> Result<Initialised,
         path: key_path.clone(),
         source,
     })?;
-    // create_new: if another `init` raced us to it, fail rather than overwrite.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&key_path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                DataDirError::AlreadyInitialised(key_path.clone())
-            } else {
-                io("cannot create", &key_path)(e)
-            }
-        })?;
-    file.write_all(pem.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io("cannot write", &key_path))?;
-
+    // The key goes to a temporary file first (new, 0600, synced), and is
+    // linked into place last: until then, a failure leaves no key behind
+    // and `init` can simply be run again; a hard link never overwrites.
+    let tmp_key = dir.path(&format!(".{KEY_FILE}.{}.tmp", std::process::id()));
+    let written = write_new(&tmp_key, pem.as_bytes(), 0o600);
     let config_path = dir.path(CONFIG_FILE);
     let kept_config = config_path.exists();
-    if !kept_config {
-        write_atomically(&config_path, TEMPLATE.as_bytes())?;
-    }
-    let view =
-        serde_json::to_string_pretty(&record.to_json_view()).expect("a JSON view is plain data");
-    write_atomically(&dir.path(HUB_RECORD_FILE), format!("{view}\n").as_bytes())?;
+    let finish = written
+        .and_then(|()| {
+            if kept_config {
+                Ok(())
+            } else {
+                write_atomically(&config_path, TEMPLATE.as_bytes())
+            }
+        })
+        .and_then(|()| {
+            let view = serde_json::to_string_pretty(&record.to_json_view())
+                .expect("a JSON view is plain data");
+            write_atomically(&dir.path(HUB_RECORD_FILE), format!("{view}\n").as_bytes())
+        })
+        .and_then(|()| {
+            fs::hard_link(&tmp_key, &key_path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    DataDirError::AlreadyInitialised(key_path.clone())
+                } else {
+                    io("cannot create", &key_path)(e)
+                }
+            })
+        })
+        .and_then(|()| sync_dir(&dir.root));
+    let _ = fs::remove_file(&tmp_key);
+    finish?;
     Ok(Initialised {
         hub_record: record,
         kept_config,
     })
 }
 
-/// Write a file through a temporary file and a rename, so it is whole or absent.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp).map_err(io("cannot create", &tmp))?;
+/// Create a new file (never an existing one, never through a symbolic
+/// link) with `mode`, write it and sync it.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DataDirError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io("cannot create", path))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(io("cannot write", &tmp))?;
-    fs::rename(&tmp, path).map_err(io("cannot rename into", path))
+        .map_err(io("cannot write", path))
+}
+
+/// Sync a directory, so that the names created in it survive a power cut.
+fn sync_dir(dir: &Path) -> Result<(), DataDirError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("cannot sync", dir))
+}
+
+/// Write a file through a new temporary file, a rename and a directory
+/// sync, so that it is whole or absent, even after a power cut.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    write_new(&tmp, bytes, 0o644)?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io("cannot rename into", path)(e));
+    }
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 #[cfg(test)]

@@ -18,6 +18,14 @@ pub mod config;
 pub mod datadir;
 pub mod draft;
 
+/// The current unix time in milliseconds (for `seq`: later edits win).
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// The current unix time in seconds (the protocol crate takes time as an argument).
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()

@@ -130,23 +130,51 @@ fn cbor_error(path: &str, err: DecodeError<Infallible>, what: &'static str) -> R
         DecodeError::IndefiniteSize
         | DecodeError::NonMinimal { .. }
         | DecodeError::UnorderedKey => RecordError::NonCanonical { what },
-        DecodeError::Msg(message) => malformed(path, message, what),
+        DecodeError::Msg(message) => malformed(path, humanise(&message), what),
         other => malformed(path, describe(&other), what),
+    }
+}
+
+/// The decoder's names for what it expected, in words.
+fn cbor_name(name: &str) -> &'static str {
+    match name {
+        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "i128" | "u128" => "a whole number",
+        "str" | "string" | "char" => "a text",
+        "bytes" | "byte buf" => "a byte string",
+        "map" | "struct" => "a map",
+        "seq" | "array" | "tuple" => "a list",
+        "bool" => "true or false",
+        _ => "a value",
+    }
+}
+
+/// What the byte that starts a CBOR item says it is.
+fn cbor_item(byte: u8) -> &'static str {
+    match byte >> 5 {
+        0 | 1 => "a whole number",
+        2 => "a byte string",
+        3 => "a text",
+        4 => "a list",
+        5 => "a map",
+        6 => "a tagged value",
+        _ if byte == 0xf4 || byte == 0xf5 => "true or false",
+        _ if byte == 0xf6 || byte == 0xf7 => "null",
+        _ => "a floating-point number",
     }
 }
 
 /// Words for the decoder's errors (its `Display` is its `Debug`).
 fn describe(err: &DecodeError<Infallible>) -> String {
     match err {
-        DecodeError::Eof { name, .. } => format!("the data ends inside {name}"),
+        DecodeError::Eof { name, .. } => format!("the data ends inside {}", cbor_name(name)),
         DecodeError::Mismatch { name, found } | DecodeError::Unsupported { name, found } => {
-            format!("unexpected byte 0x{found:02x} where {name} was expected")
+            format!("{} where {} was expected", cbor_item(*found), cbor_name(name))
         }
-        DecodeError::RequireUtf8 { name } => format!("{name} is not valid UTF-8"),
+        DecodeError::RequireUtf8 { name } => format!("{} is not valid UTF-8", cbor_name(name)),
         DecodeError::DepthOverflow { .. } => "nested too deeply".to_owned(),
         DecodeError::TrailingData => "extra bytes after the end".to_owned(),
         DecodeError::LengthOverflow { name, .. } | DecodeError::RequireLength { name, .. } => {
-            format!("{name} is longer than the data")
+            format!("{} is longer than the data", cbor_name(name))
         }
         other => format!("{other:?}"),
     }
@@ -226,8 +254,28 @@ fn classify(path: String, message: String, what: &'static str) -> RecordError {
     }
     RecordError::Malformed {
         field: path,
-        reason: message,
+        reason: humanise(&message),
     }
+}
+
+/// serde names Rust types in its messages (`expected u64`); say it in words.
+fn humanise(message: &str) -> String {
+    let mut text = message.to_owned();
+    for (rust, words) in [
+        ("expected u8", "expected a whole number"),
+        ("expected u64", "expected a whole number (amounts in euro cents, times in unix seconds)"),
+        ("expected i64", "expected a whole number"),
+        ("expected i128", "expected a whole number"),
+        ("expected a borrowed string", "expected a text"),
+        ("expected a string", "expected a text"),
+        ("invalid type: map", "invalid type: a table"),
+        ("invalid type: sequence", "invalid type: a list"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a table (for texts per language: `fr = \"…\"`)"),
+    ] {
+        text = text.replace(rust, words);
+    }
+    text
 }
 
 fn between<'a>(message: &'a str, start: &str, end: &str) -> Option<&'a str> {

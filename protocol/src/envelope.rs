@@ -25,7 +25,7 @@ use crate::address::{Address, Version};
 use crate::decode::{ParseRule, decode, header};
 use crate::error::RecordError;
 use crate::hub_id::{HubId, HubKey, signature_input};
-use crate::limits::{FORMAT_VERSION, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES};
+use crate::limits::{FORMAT_VERSION, MAX_ENVELOPE_BYTES, MAX_JSON_VIEW_BYTES, MAX_PAYLOAD_BYTES};
 use crate::record::Body;
 use crate::validate::validate;
 
@@ -146,7 +146,7 @@ impl SignedRecord {
             payload: URL_SAFE_NO_PAD.encode(&self.payload),
             sig: URL_SAFE_NO_PAD.encode(self.sig),
             body: Some(
-                serde_json::to_value(&self.body)
+                serde_json::value::to_raw_value(&self.body)
                     .expect("a body is plain data: strings, integers, lists and maps"),
             ),
         }
@@ -154,7 +154,7 @@ impl SignedRecord {
 }
 
 /// The JSON view of a record (HTTP API, exports).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordJson {
     /// Record id, hex.
@@ -163,9 +163,18 @@ pub struct RecordJson {
     pub payload: String,
     /// Signature, base64url without padding.
     pub sig: String,
-    /// The decoded body, for reading; optional on input, checked when present.
+    /// The decoded body, for reading; optional on input, checked when
+    /// present. Kept raw on input so that nothing unauthenticated is parsed
+    /// before the signature has been checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<serde_json::Value>,
+    pub body: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl RecordJson {
+    /// The body as a JSON value, if present and well-formed.
+    pub fn body_value(&self) -> Option<serde_json::Value> {
+        self.body.as_ref().and_then(|raw| serde_json::from_str(raw.get()).ok())
+    }
 }
 
 /// Verify envelope bytes: decode, check the signature and every rule.
@@ -224,11 +233,11 @@ pub fn verify_parts(payload: Vec<u8>, sig: &[u8], now: u64) -> Result<SignedReco
 /// Verify a record in its JSON view. `id` and `body`, when present, must
 /// agree with the signed payload.
 pub fn verify_json(json: &str, now: u64) -> Result<SignedRecord, RecordError> {
-    if json.len() > 2 * MAX_ENVELOPE_BYTES + 4 * MAX_PAYLOAD_BYTES {
+    if json.len() > MAX_JSON_VIEW_BYTES {
         return Err(RecordError::TooLarge {
             what: "JSON view",
             size: json.len(),
-            limit: 2 * MAX_ENVELOPE_BYTES + 4 * MAX_PAYLOAD_BYTES,
+            limit: MAX_JSON_VIEW_BYTES,
         });
     }
     let view: RecordJson = serde_json::from_str(json).map_err(|e| RecordError::View {
@@ -240,6 +249,7 @@ pub fn verify_json(json: &str, now: u64) -> Result<SignedRecord, RecordError> {
 /// Verify a record in either form: a JSON view (text starting with `{`) or
 /// envelope bytes. For files and other inputs whose form is not known.
 pub fn verify_any(bytes: &[u8], now: u64) -> Result<SignedRecord, RecordError> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         let text = std::str::from_utf8(bytes).map_err(|e| RecordError::View {
@@ -264,10 +274,13 @@ pub fn verify_view(view: &RecordJson, now: u64) -> Result<SignedRecord, RecordEr
     if view.id != record.id.to_string() {
         return Err(RecordError::ViewMismatch { field: "id" });
     }
-    if let Some(body) = &view.body
-        && *body != record.to_json_view().body.unwrap_or_default()
-    {
-        return Err(RecordError::ViewMismatch { field: "body" });
+    if let Some(raw) = &view.body {
+        // Parsed only now that the payload is authenticated.
+        let given: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
+        let signed = serde_json::to_value(record.body()).ok();
+        if given.is_none() || given != signed {
+            return Err(RecordError::ViewMismatch { field: "body" });
+        }
     }
     Ok(record)
 }

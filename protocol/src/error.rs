@@ -50,7 +50,7 @@ pub enum RecordError {
         what: &'static str,
     },
     /// The payload is not a well-formed DAG-CBOR map of the expected shape.
-    #[error("payload field `{field}`: {reason}")]
+    #[error("field `{field}`: {reason}")]
     Malformed {
         /// Where the decoder stopped (`.` for the whole payload).
         field: String,
@@ -58,13 +58,13 @@ pub enum RecordError {
         reason: String,
     },
     /// The payload has a field this format version does not define.
-    #[error("payload field `{field}` is not part of format version 1: remove it")]
+    #[error("field `{field}` is not part of format version 1: remove it (check its spelling)")]
     UnknownField {
         /// The path of the unknown field.
         field: String,
     },
     /// A required field is absent.
-    #[error("payload field `{field}` is required")]
+    #[error("field `{field}` is required")]
     MissingField {
         /// The path of the missing field.
         field: String,
@@ -102,7 +102,7 @@ pub enum RecordError {
         key: String,
     },
     /// A field breaks one of the format's rules.
-    #[error("`{field}` = `{value}`: {rule}")]
+    #[error("{}", invalid_message(field, value, rule))]
     Invalid {
         /// The path of the field (`territories[2]`, `carrier.siren`).
         field: String,
@@ -192,9 +192,13 @@ pub enum Rule {
     /// The same item appears twice in a list that must not repeat.
     #[error("appears more than once; list each item once")]
     Duplicate,
-    /// A one-line text holds a control character (line break, tab, NUL…).
-    #[error("control characters (line breaks, tabs…) are not allowed in a one-line text")]
+    /// A text holds a control character where it may not (a line break in a
+    /// one-line text, a carriage return or NUL anywhere, a direction override).
+    #[error("holds a control or invisible character: no line breaks, tabs or direction marks in one-line texts, and no carriage returns or NUL anywhere")]
     ControlCharacter,
+    /// A required text made only of white space or invisible characters.
+    #[error("is blank: write some visible text")]
+    Blank,
     /// An integer above 2^53 − 1 or out of its range.
     #[error("must be between {min} and {max}")]
     IntegerRange {
@@ -230,7 +234,7 @@ pub enum Rule {
         allowed: String,
     },
     /// A SIREN number that fails its length or Luhn check.
-    #[error("not a SIREN number (9 digits with a valid Luhn check digit)")]
+    #[error("not a SIREN number (9 digits, no spaces, with a valid Luhn check digit; from a 14-digit SIRET keep the first 9)")]
     Siren,
     /// A URL that is not an absolute http(s) URL, or holds credentials.
     #[error("not an acceptable URL: {reason}")]
@@ -300,6 +304,15 @@ pub enum Rule {
         /// The endorsement type.
         endorsement: &'static str,
     },
+    /// A hub labelling itself.
+    #[error("a hub cannot label itself; labels come from other hubs")]
+    SelfLabel,
+    /// An optional object present but empty.
+    #[error("an empty object: fill in at least one of {fields}, or remove it")]
+    EmptyObject {
+        /// The fields it may hold.
+        fields: &'static str,
+    },
     /// A validity end at or before the record's creation.
     #[error("`valid_until` must be later than `created`")]
     ValidityBeforeCreation,
@@ -323,6 +336,7 @@ impl Rule {
             Rule::Count { .. } => "count",
             Rule::Duplicate => "duplicate",
             Rule::ControlCharacter => "control_character",
+            Rule::Blank => "blank",
             Rule::IntegerRange { .. } => "integer_range",
             Rule::FutureCreated { .. } => "future_created",
             Rule::Spdx { .. } => "bad_spdx",
@@ -343,10 +357,20 @@ impl Rule {
             Rule::Multiaddr { .. } => "bad_multiaddr",
             Rule::RequiredFor { .. } => "required_for_type",
             Rule::NotAllowedFor { .. } => "not_allowed_for_type",
+            Rule::SelfLabel => "self_label",
+            Rule::EmptyObject { .. } => "empty_object",
             Rule::ValidityBeforeCreation => "validity_before_creation",
             Rule::RetractRetraction => "retract_retraction",
             Rule::RepositoryName => "duplicate_repository_name",
         }
+    }
+}
+
+fn invalid_message(field: &str, value: &str, rule: &Rule) -> String {
+    if value.is_empty() {
+        format!("`{field}`: {rule}")
+    } else {
+        format!("`{field}` = `{value}`: {rule}")
     }
 }
 

@@ -6,6 +6,9 @@
 //! always starts `did:key:z6Mk`. In URLs and on the command line the
 //! `did:key:` prefix is dropped (`z6Mk…`).
 //!
+//! Only canonically encoded keys of prime order are hub ids: one secret key,
+//! one id, and every Ed25519 verifier agrees on its signatures.
+//!
 //! Keys are stored as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the form
 //! OpenSSL and most tools read; reading and writing the file is the caller's job.
 
@@ -117,6 +120,21 @@ fn decompress(key: &[u8; 32]) -> Result<VerifyingKey, Rule> {
     if point.is_weak() {
         return Err(Rule::HubId {
             reason: "the key is of small order and cannot sign",
+        });
+    }
+    let edwards = point.to_edwards();
+    // A key with a torsion component would let one secret sign under up to
+    // eight ids, and verifiers using the cofactored equation would disagree
+    // with verify_strict about its signatures: only prime-order keys.
+    if !edwards.is_torsion_free() {
+        return Err(Rule::HubId {
+            reason: "the key has a small-order component; keys made by Ed25519 key generation never do",
+        });
+    }
+    // y ≥ p spells a point a second way: only the canonical encoding.
+    if edwards.compress().to_bytes() != *key {
+        return Err(Rule::HubId {
+            reason: "the key is not canonically encoded",
         });
     }
     KEYS.with(|keys| {
@@ -265,6 +283,40 @@ mod tests {
         weak[2] = 1;
         let text = format!("did:key:z{}", bs58::encode(weak).into_string());
         assert!(text.parse::<HubId>().is_err());
+    }
+
+    fn id_text(key: &[u8; 32]) -> String {
+        let mut bytes = [0u8; 34];
+        bytes[..2].copy_from_slice(&ED25519_MULTICODEC);
+        bytes[2..].copy_from_slice(key);
+        format!("did:key:z{}", bs58::encode(bytes).into_string())
+    }
+
+    #[test]
+    fn keys_with_a_torsion_component_are_refused() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let key = HubKey::from_seed(&[1; 32]).signing_key().verifying_key().to_edwards();
+        for torsion in &EIGHT_TORSION[1..] {
+            let mixed = (key + torsion).compress().to_bytes();
+            let err = id_text(&mixed).parse::<HubId>().unwrap_err();
+            assert!(matches!(err, Rule::HubId { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn non_canonical_key_encodings_are_refused() {
+        // y = p + 3 (p = 2^255 − 19) spells the point with y = 3, when it exists.
+        let mut refused = 0;
+        for y in 3u8..=16 {
+            let mut bytes = [0xffu8; 32];
+            bytes[0] = 0xed + y; // p + y, little-endian, y < 19
+            bytes[31] = 0x7f;
+            if VerifyingKey::from_bytes(&bytes).is_ok() {
+                assert!(id_text(&bytes).parse::<HubId>().is_err(), "y = p + {y} accepted");
+                refused += 1;
+            }
+        }
+        assert!(refused > 0, "no non-canonical encoding decompressed: the test proves nothing");
     }
 
     #[test]

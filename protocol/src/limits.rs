@@ -6,6 +6,10 @@
 pub const MAX_PAYLOAD_BYTES: usize = 65_536;
 /// Largest envelope, in bytes: the payload plus the CBOR framing and the signature.
 pub const MAX_ENVELOPE_BYTES: usize = MAX_PAYLOAD_BYTES + 128;
+/// Largest JSON view, in bytes: the payload in base64url (4/3), the
+/// signature and id, and the readable body (at most about twice the payload
+/// once JSON escapes are counted).
+pub const MAX_JSON_VIEW_BYTES: usize = 262_144;
 /// How far in the future `created` may be, in seconds (10 minutes of clock skew).
 pub const MAX_FUTURE_SKEW_SECS: u64 = 600;
 /// Largest integer anywhere in a record: 2^53 − 1, so the JSON view is exact in every language.

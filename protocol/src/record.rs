@@ -117,12 +117,16 @@ impl Body {
         let field = |name: &str| value.get(name).cloned();
         match field("v") {
             None => return Err(RecordError::MissingField { field: "v".into() }),
-            Some(v) if v.as_u64() != Some(crate::limits::FORMAT_VERSION) => {
-                return Err(RecordError::UnsupportedVersion {
-                    value: v.as_u64().unwrap_or(0),
-                });
-            }
-            Some(_) => {}
+            Some(v) => match v.as_u64() {
+                Some(crate::limits::FORMAT_VERSION) => {}
+                Some(value) => return Err(RecordError::UnsupportedVersion { value }),
+                None => {
+                    return Err(RecordError::Malformed {
+                        field: "v".into(),
+                        reason: format!("`{v}` is not a version number; write 1"),
+                    });
+                }
+            },
         }
         let kind = match field("kind") {
             None => {

@@ -310,35 +310,41 @@ fn safe_integer(field: &str, value: u64) -> Result {
     Ok(())
 }
 
-/// A one-line text: bounded in characters, no control characters.
+/// A one-line text: bounded in characters; no control characters, line or
+/// paragraph separators, or direction-changing characters (which would let
+/// a name pose as another in a user interface).
 fn line(field: &str, value: &str, min: usize, max: usize) -> Result {
     text(field, value, min, max)?;
-    if value.chars().any(char::is_control) {
+    if value.chars().any(|c| c.is_control() || is_separator_or_bidi(c)) {
         return Err(RecordError::invalid(field, value, Rule::ControlCharacter));
     }
     Ok(())
 }
 
+fn is_separator_or_bidi(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+}
+
 /// A text that may span lines: bounded in characters; only `\n` and `\t`
-/// among the control characters.
+/// among the control characters; not only white space or invisible characters.
 fn text(field: &str, value: &str, min: usize, max: usize) -> Result {
     let actual = value.chars().count();
-    if actual < min || actual > max || value.trim().is_empty() && min > 0 {
-        return Err(RecordError::invalid(
-            field,
-            value,
-            Rule::Length {
-                min,
-                max,
-                actual,
-                unit: "characters",
-            },
-        ));
+    if actual < min || actual > max {
+        return Err(RecordError::invalid(field, value, Rule::Length {
+            min,
+            max,
+            actual,
+            unit: "characters",
+        }));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if min > 0 && value.chars().all(is_invisible) {
+        return Err(RecordError::invalid(field, value, Rule::Blank));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(RecordError::invalid(field, value, Rule::ControlCharacter));
     }
     Ok(())

@@ -98,6 +98,13 @@ pub fn outcome(result: &Result<crate::SignedRecord, RecordError>) -> Value {
     }
 }
 
+/// The `did:key` text of raw key bytes, valid or not.
+fn did_key(key: &[u8; 32]) -> String {
+    let mut bytes = vec![0xed, 0x01];
+    bytes.extend_from_slice(key);
+    format!("did:key:z{}", bs58::encode(bytes).into_string())
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -681,5 +688,38 @@ pub fn generate() -> Vec<Vector> {
         "bad_hub_id",
         Some("author"),
     );
+    {
+        // Hub 1's key plus a point of order 8: a valid curve point that
+        // verify_strict would accept, but not a prime-order key.
+        let edwards = key(1).signing_key().verifying_key().to_edwards();
+        let mixed = (edwards + curve25519_dalek::constants::EIGHT_TORSION[1])
+            .compress()
+            .to_bytes();
+        b.invalid(
+            "invalid-author-torsion",
+            "An author key with a small-order component (one secret could sign under eight ids).",
+            with(minimal_initiative(), json!({"author": did_key(&mixed)})),
+            "bad_hub_id",
+            Some("author"),
+        );
+        // y = p + k: a second spelling of the point with y = k, for the
+        // first small k where that point exists.
+        let y = (3u8..=16)
+            .map(|k| {
+                let mut y = [0xffu8; 32];
+                y[0] = 0xed + k;
+                y[31] = 0x7f;
+                y
+            })
+            .find(|y| ed25519_dalek::VerifyingKey::from_bytes(y).is_ok())
+            .expect("some y = p + k with k ≤ 16 decompresses");
+        b.invalid(
+            "invalid-author-non-canonical-key",
+            "An author key encoded with y ≥ p, a second spelling of a valid point.",
+            with(minimal_initiative(), json!({"author": did_key(&y)})),
+            "bad_hub_id",
+            Some("author"),
+        );
+    }
     b.vectors
 }

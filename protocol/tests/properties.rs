@@ -297,7 +297,7 @@ proptest! {
         // The JSON view verifies too, and its body reads back as the same body.
         let view = serde_json::to_string(&record.to_json_view()).unwrap();
         prop_assert_eq!(essaim_protocol::verify_json(&view, NOW).unwrap(), record.clone());
-        let json_body = Body::from_json(record.to_json_view().body.unwrap()).unwrap();
+        let json_body = Body::from_json(record.to_json_view().body_value().unwrap()).unwrap();
         prop_assert_eq!(json_body, body);
     }
 

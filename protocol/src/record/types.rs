@@ -132,8 +132,25 @@ impl ParseRule for Licence {
                 unit: "bytes",
             });
         }
-        spdx::Expression::parse(s).map_err(|e| Rule::Spdx {
-            reason: e.reason.to_string(),
+        // One spelling per expression: single spaces between words.
+        if s.starts_with(' ') || s.ends_with(' ') || s.contains("  ") || s.chars().any(char::is_control) {
+            return Err(Rule::Spdx {
+                reason: "write the expression on one line with single spaces".into(),
+            });
+        }
+        spdx::Expression::parse(s).map_err(|e| {
+            let mut reason = e.reason.to_string();
+            // The GNU family's bare ids are deprecated: say what to write.
+            let deprecated_gnu = s.split([' ', '(', ')']).find(|id| {
+                ["GPL-", "LGPL-", "AGPL-", "GFDL-"].iter().any(|p| id.starts_with(p))
+                    && !id.ends_with("-only")
+                    && !id.ends_with("-or-later")
+            });
+            if let Some(id) = deprecated_gnu {
+                let id = id.trim_end_matches('+');
+                reason.push_str(&format!(": write `{id}-only` or `{id}-or-later`"));
+            }
+            Rule::Spdx { reason }
         })?;
         Ok(Licence(s.to_owned()))
     }
