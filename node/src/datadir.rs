@@ -267,7 +267,10 @@ fn sync_dir(dir: &Path) -> Result<(), DataDirError> {
 /// Write a file through a new temporary file, a rename and a directory
 /// sync, so that it is whole or absent, even after a power cut.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let _ = fs::remove_file(&tmp);
     write_new(&tmp, bytes, 0o644)?;

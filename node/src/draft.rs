@@ -136,7 +136,9 @@ pub fn parse_with_seq(
             .is_some_and(|id| id == *author);
         if !same {
             return Err(DraftError::OtherAuthor {
-                draft: given.as_str().map_or_else(|| given.to_string(), str::to_owned),
+                draft: given
+                    .as_str()
+                    .map_or_else(|| given.to_string(), str::to_owned),
                 signer: author.to_string(),
             });
         }
@@ -166,7 +168,9 @@ fn accept_human_forms(value: &mut Value) -> Result<(), DraftError> {
             let seconds = unix_seconds(&date).ok_or_else(|| {
                 DraftError::Record(RecordError::Malformed {
                     field: field.into(),
-                    reason: format!("`{date}` is not a date: write 2027-12-31 or 2027-12-31T18:00:00Z"),
+                    reason: format!(
+                        "`{date}` is not a date: write 2027-12-31 or 2027-12-31T18:00:00Z"
+                    ),
                 })
             })?;
             map.insert(field.into(), Value::from(seconds));
@@ -237,7 +241,20 @@ fn unix_seconds(text: &str) -> Option<u64> {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if d < 1 || d > month_days[(m - 1) as usize] {
         return None;
     }
@@ -304,9 +321,7 @@ fn normalise_texts(value: &mut Value, key: Option<&str>) {
                 *s = normal;
             }
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|item| normalise_texts(item, key)),
+        Value::Array(items) => items.iter_mut().for_each(|item| normalise_texts(item, key)),
         Value::Object(map) => map
             .iter_mut()
             .for_each(|(k, v)| normalise_texts(v, Some(k.as_str()))),

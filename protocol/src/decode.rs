@@ -138,7 +138,9 @@ fn cbor_error(path: &str, err: DecodeError<Infallible>, what: &'static str) -> R
 /// The decoder's names for what it expected, in words.
 fn cbor_name(name: &str) -> &'static str {
     match name {
-        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "i128" | "u128" => "a whole number",
+        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "i128" | "u128" => {
+            "a whole number"
+        }
         "str" | "string" | "char" => "a text",
         "bytes" | "byte buf" => "a byte string",
         "map" | "struct" => "a map",
@@ -168,7 +170,11 @@ fn describe(err: &DecodeError<Infallible>) -> String {
     match err {
         DecodeError::Eof { name, .. } => format!("the data ends inside {}", cbor_name(name)),
         DecodeError::Mismatch { name, found } | DecodeError::Unsupported { name, found } => {
-            format!("{} where {} was expected", cbor_item(*found), cbor_name(name))
+            format!(
+                "{} where {} was expected",
+                cbor_item(*found),
+                cbor_name(name)
+            )
         }
         DecodeError::RequireUtf8 { name } => format!("{} is not valid UTF-8", cbor_name(name)),
         DecodeError::DepthOverflow { .. } => "nested too deeply".to_owned(),
@@ -263,7 +269,10 @@ fn humanise(message: &str) -> String {
     let mut text = message.to_owned();
     for (rust, words) in [
         ("expected u8", "expected a whole number"),
-        ("expected u64", "expected a whole number (amounts in euro cents, times in unix seconds)"),
+        (
+            "expected u64",
+            "expected a whole number (amounts in euro cents, times in unix seconds)",
+        ),
         ("expected i64", "expected a whole number"),
         ("expected i128", "expected a whole number"),
         ("expected a borrowed string", "expected a text"),
@@ -271,7 +280,10 @@ fn humanise(message: &str) -> String {
         ("invalid type: map", "invalid type: a table"),
         ("invalid type: sequence", "invalid type: a list"),
         ("expected a sequence", "expected a list"),
-        ("expected a map", "expected a table (for texts per language: `fr = \"…\"`)"),
+        (
+            "expected a map",
+            "expected a table (for texts per language: `fr = \"…\"`)",
+        ),
     ] {
         text = text.replace(rust, words);
     }

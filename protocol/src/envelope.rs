@@ -101,6 +101,22 @@ pub struct SignedRecord {
 }
 
 impl SignedRecord {
+    /// A record read back from a node's own store, where it was put only
+    /// after [`verify`]: decoded (and its canonical form checked) but its
+    /// signature not checked again. Never use this for bytes from elsewhere.
+    pub fn from_store(payload: Vec<u8>, sig: &[u8]) -> Result<SignedRecord, RecordError> {
+        let sig: [u8; 64] = sig
+            .try_into()
+            .map_err(|_| RecordError::SignatureLength { len: sig.len() })?;
+        let body = Body::from_payload(&payload)?;
+        Ok(SignedRecord {
+            id: RecordId::of(&payload),
+            payload,
+            sig,
+            body,
+        })
+    }
+
     /// The exact payload bytes that were signed.
     pub fn payload(&self) -> &[u8] {
         &self.payload
@@ -173,7 +189,9 @@ pub struct RecordJson {
 impl RecordJson {
     /// The body as a JSON value, if present and well-formed.
     pub fn body_value(&self) -> Option<serde_json::Value> {
-        self.body.as_ref().and_then(|raw| serde_json::from_str(raw.get()).ok())
+        self.body
+            .as_ref()
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
     }
 }
 

@@ -194,7 +194,9 @@ pub enum Rule {
     Duplicate,
     /// A text holds a control character where it may not (a line break in a
     /// one-line text, a carriage return or NUL anywhere, a direction override).
-    #[error("holds a control or invisible character: no line breaks, tabs or direction marks in one-line texts, and no carriage returns or NUL anywhere")]
+    #[error(
+        "holds a control or invisible character: no line breaks, tabs or direction marks in one-line texts, and no carriage returns or NUL anywhere"
+    )]
     ControlCharacter,
     /// A required text made only of white space or invisible characters.
     #[error("is blank: write some visible text")]
@@ -234,7 +236,9 @@ pub enum Rule {
         allowed: String,
     },
     /// A SIREN number that fails its length or Luhn check.
-    #[error("not a SIREN number (9 digits, no spaces, with a valid Luhn check digit; from a 14-digit SIRET keep the first 9)")]
+    #[error(
+        "not a SIREN number (9 digits, no spaces, with a valid Luhn check digit; from a 14-digit SIRET keep the first 9)"
+    )]
     Siren,
     /// A URL that is not an absolute http(s) URL, or holds credentials.
     #[error("not an acceptable URL: {reason}")]

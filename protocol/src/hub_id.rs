@@ -295,7 +295,10 @@ mod tests {
     #[test]
     fn keys_with_a_torsion_component_are_refused() {
         use curve25519_dalek::constants::EIGHT_TORSION;
-        let key = HubKey::from_seed(&[1; 32]).signing_key().verifying_key().to_edwards();
+        let key = HubKey::from_seed(&[1; 32])
+            .signing_key()
+            .verifying_key()
+            .to_edwards();
         for torsion in &EIGHT_TORSION[1..] {
             let mixed = (key + torsion).compress().to_bytes();
             let err = id_text(&mixed).parse::<HubId>().unwrap_err();
@@ -312,11 +315,17 @@ mod tests {
             bytes[0] = 0xed + y; // p + y, little-endian, y < 19
             bytes[31] = 0x7f;
             if VerifyingKey::from_bytes(&bytes).is_ok() {
-                assert!(id_text(&bytes).parse::<HubId>().is_err(), "y = p + {y} accepted");
+                assert!(
+                    id_text(&bytes).parse::<HubId>().is_err(),
+                    "y = p + {y} accepted"
+                );
                 refused += 1;
             }
         }
-        assert!(refused > 0, "no non-canonical encoding decompressed: the test proves nothing");
+        assert!(
+            refused > 0,
+            "no non-canonical encoding decompressed: the test proves nothing"
+        );
     }
 
     #[test]

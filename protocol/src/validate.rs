@@ -315,7 +315,10 @@ fn safe_integer(field: &str, value: u64) -> Result {
 /// a name pose as another in a user interface).
 fn line(field: &str, value: &str, min: usize, max: usize) -> Result {
     text(field, value, min, max)?;
-    if value.chars().any(|c| c.is_control() || is_separator_or_bidi(c)) {
+    if value
+        .chars()
+        .any(|c| c.is_control() || is_separator_or_bidi(c))
+    {
         return Err(RecordError::invalid(field, value, Rule::ControlCharacter));
     }
     Ok(())
@@ -334,17 +337,24 @@ fn is_invisible(c: char) -> bool {
 fn text(field: &str, value: &str, min: usize, max: usize) -> Result {
     let actual = value.chars().count();
     if actual < min || actual > max {
-        return Err(RecordError::invalid(field, value, Rule::Length {
-            min,
-            max,
-            actual,
-            unit: "characters",
-        }));
+        return Err(RecordError::invalid(
+            field,
+            value,
+            Rule::Length {
+                min,
+                max,
+                actual,
+                unit: "characters",
+            },
+        ));
     }
     if min > 0 && value.chars().all(is_invisible) {
         return Err(RecordError::invalid(field, value, Rule::Blank));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(RecordError::invalid(field, value, Rule::ControlCharacter));
     }
     Ok(())

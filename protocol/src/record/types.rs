@@ -133,7 +133,11 @@ impl ParseRule for Licence {
             });
         }
         // One spelling per expression: single spaces between words.
-        if s.starts_with(' ') || s.ends_with(' ') || s.contains("  ") || s.chars().any(char::is_control) {
+        if s.starts_with(' ')
+            || s.ends_with(' ')
+            || s.contains("  ")
+            || s.chars().any(char::is_control)
+        {
             return Err(Rule::Spdx {
                 reason: "write the expression on one line with single spaces".into(),
             });
@@ -142,7 +146,9 @@ impl ParseRule for Licence {
             let mut reason = e.reason.to_string();
             // The GNU family's bare ids are deprecated: say what to write.
             let deprecated_gnu = s.split([' ', '(', ')']).find(|id| {
-                ["GPL-", "LGPL-", "AGPL-", "GFDL-"].iter().any(|p| id.starts_with(p))
+                ["GPL-", "LGPL-", "AGPL-", "GFDL-"]
+                    .iter()
+                    .any(|p| id.starts_with(p))
                     && !id.ends_with("-only")
                     && !id.ends_with("-or-later")
             });
