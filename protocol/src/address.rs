@@ -38,7 +38,13 @@ impl Address {
     /// as a full address.
     pub fn parse_initiative(s: &str) -> Result<Address, Rule> {
         if s.matches('/').count() == 2 {
-            return s.parse();
+            let address: Address = s.parse()?;
+            if address.kind != Kind::Initiative {
+                return Err(Rule::Address {
+                    reason: "this is not an initiative's address",
+                });
+            }
+            return Ok(address);
         }
         let (hub, slug) = s.split_once('/').ok_or(Rule::Address {
             reason: "write an initiative as <hub>/<slug>",

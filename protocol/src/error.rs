@@ -282,7 +282,7 @@ pub enum Rule {
     )]
     Commit,
     /// A language key that is not an ISO 639 code.
-    #[error("a language is a lower-case ISO 639 code of 2 or 3 letters (`fr`, `en`, `oc`)")]
+    #[error("a language is written as 2 or 3 lower-case letters, as in ISO 639 (`fr`, `en`, `oc`)")]
     Language,
     /// The French text is missing from a language map that requires it.
     #[error("a French text (`fr`) is required")]

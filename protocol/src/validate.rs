@@ -76,10 +76,8 @@ fn validate_hub(hub: &Hub) -> Result {
             return Err(RecordError::invalid(
                 "endpoints",
                 "{}",
-                Rule::Count {
-                    min: 1,
-                    max: MULTIADDRS_MAX + 1,
-                    actual: 0,
+                Rule::EmptyObject {
+                    fields: "multiaddrs, http",
                 },
             ));
         }
@@ -145,10 +143,8 @@ fn validate_initiative(i: &Initiative) -> Result {
             return Err(RecordError::invalid(
                 "needs",
                 "{}",
-                Rule::Count {
-                    min: 1,
-                    max: 3,
-                    actual: 0,
+                Rule::EmptyObject {
+                    fields: "funding_cents, partners, territories",
                 },
             ));
         }
@@ -247,7 +243,7 @@ fn validate_endorsement(e: &Endorsement) -> Result {
             return Err(RecordError::invalid(
                 "subject",
                 hub.to_string(),
-                Rule::Subject,
+                Rule::SelfLabel,
             ));
         }
     }

@@ -721,5 +721,29 @@ pub fn generate() -> Vec<Vector> {
             Some("author"),
         );
     }
+    b.invalid(
+        "invalid-self-label",
+        "A hub labelling itself.",
+        endorsement(json!({"type": "label", "label": "Auto-label", "subject": hub2})),
+        "self_label",
+        Some("subject"),
+    );
+    b.invalid(
+        "invalid-empty-needs",
+        "`needs` present but empty.",
+        with(minimal_initiative(), json!({"needs": {}})),
+        "empty_object",
+        Some("needs"),
+    );
+    b.invalid(
+        "invalid-licence-lower-case-operator",
+        "`MIT or Apache-2.0`: operators are written in capitals (one spelling per expression).",
+        with(
+            minimal_initiative(),
+            json!({"repositories": [{"name": "code", "url": "https://example.org/code.git", "licence": "MIT or Apache-2.0"}]}),
+        ),
+        "bad_spdx",
+        Some("repositories[0].licence"),
+    );
     b.vectors
 }

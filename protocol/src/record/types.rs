@@ -133,13 +133,18 @@ impl ParseRule for Licence {
             });
         }
         // One spelling per expression: single spaces between words.
+        let lax_operator = s.split([' ', '(', ')']).any(|w| {
+            ["and", "or", "with"].contains(&w.to_ascii_lowercase().as_str())
+                && w.chars().any(|c| c.is_ascii_lowercase())
+        });
         if s.starts_with(' ')
             || s.ends_with(' ')
             || s.contains("  ")
-            || s.chars().any(char::is_control)
+            || !s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+            || lax_operator
         {
             return Err(Rule::Spdx {
-                reason: "write the expression on one line with single spaces".into(),
+                reason: "write the expression in ASCII, on one line, with single spaces and the operators AND, OR, WITH in capitals".into(),
             });
         }
         spdx::Expression::parse(s).map_err(|e| {
