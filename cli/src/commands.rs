@@ -19,7 +19,7 @@ pub(crate) struct Global {
 }
 
 impl Global {
-    fn data_dir(&self) -> Result<DataDir> {
+    pub(crate) fn data_dir(&self) -> Result<DataDir> {
         Ok(DataDir::locate(self.data_dir.clone())?)
     }
 }

@@ -6,6 +6,7 @@
 //! says what to do.
 
 mod commands;
+mod node_commands;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ enum Command {
         /// How many hubs.
         #[arg(long, default_value_t = 3)]
         nodes: u16,
+        /// Address of the web UI and API [default: 127.0.0.1:8080, else a free port].
+        #[arg(long, value_name = "ADDR")]
+        http: Option<String>,
     },
     /// Sign an initiative or endorsement written in TOML, YAML or JSON.
     Sign {
@@ -69,6 +73,9 @@ enum Command {
         /// `jsonl` (signed records, re-importable) or `csv` (one row per initiative).
         #[arg(long, value_parser = ["jsonl", "csv"])]
         format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Search the catalogue.
     Search {
@@ -179,6 +186,9 @@ struct RunArgs {
     /// No local-network discovery.
     #[arg(long)]
     no_mdns: bool,
+    /// Log format: `text` (default) or `json` lines. Filter with RUST_LOG.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    log_format: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,15 +255,39 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init(&global, args.name, args.kind, args.territories),
         Command::Sign { file, cbor, out } => commands::sign(&global, &file, cbor, out.as_deref()),
         Command::Verify { file } => commands::verify(&global, &file),
-        Command::Run(_) => not_yet("run", "the node issue"),
-        Command::Demo { .. } => not_yet("demo", "the node issue"),
-        Command::Publish { .. } => not_yet("publish", "the node issue"),
-        Command::Import(_) => not_yet("import", "the node issue"),
-        Command::Export { .. } => not_yet("export", "the node issue"),
-        Command::Search { .. } => not_yet("search", "the node issue"),
-        Command::Show { .. } => not_yet("show", "the node issue"),
-        Command::Status => not_yet("status", "the node issue"),
-        Command::Reindex => not_yet("reindex", "the node issue"),
+        Command::Run(args) => node_commands::run(
+            &global,
+            args.http,
+            &args.listen,
+            &args.bootstrap,
+            args.no_mdns,
+            args.log_format == "json",
+        ),
+        Command::Demo { nodes, http } => node_commands::demo(&global, nodes, http),
+        Command::Publish { file } => node_commands::publish(&global, &file),
+        Command::Import(ImportCommand::Records { file }) => {
+            node_commands::import_records(&global, &file)
+        }
+        Command::Import(ImportCommand::Publiccode { source }) => {
+            node_commands::import_publiccode(&global, &source)
+        }
+        Command::Import(ImportCommand::Dpg { file }) => node_commands::import_dpg(&global, &file),
+        Command::Export { format, out } => node_commands::export(&global, &format, out.as_deref()),
+        Command::Search {
+            query,
+            theme,
+            territory,
+            stage,
+            limit,
+        } => node_commands::search(
+            &global,
+            &query,
+            &[("theme", theme), ("territory", territory), ("stage", stage)],
+            limit,
+        ),
+        Command::Show { initiative } => node_commands::show(&global, &initiative),
+        Command::Status => node_commands::status(&global),
+        Command::Reindex => node_commands::reindex(&global),
         Command::Suggest { .. } => not_yet("suggest", "the social-layer issue"),
         Command::Follow { .. } => not_yet("follow", "the social-layer issue"),
         Command::Unfollow { .. } => not_yet("unfollow", "the social-layer issue"),

@@ -8,15 +8,31 @@
 //! | [`datadir`] | the data directory: hub key, configuration, hub record; `essaim init` |
 //! | [`config`] | `config.toml`, parsed and checked once into a typed [`config::Config`] |
 //! | [`draft`] | records written by hand in TOML, YAML or JSON, turned into bodies to sign |
+//! | [`client`] | the node of a data directory, over HTTP when it runs, else in-process |
+//! | [`node`] | the running node: store + index + tasks, group commit, graceful shutdown |
+//! | [`indexer`] | keeps the search index in line with the store (watermark) |
+//! | [`web`] | the HTTP server: JSON API (and, later, the web UI) |
+//! | [`store`] | SQLite: every signed record as received, history, heads, change numbers |
+//! | [`import`] | publiccode.yml and digital-public-goods records turned into initiatives |
+//! | [`index`] | tantivy search index over initiative heads: typo-tolerant search, facets, highlights |
+//! | [`catalogue`] | the sample catalogue of `essaim demo`: hubs, initiatives and endorsements, signed |
 //!
 //! The store, the search index, federation and mirrors land with their own
 //! issues; data will flow wire/HTTP/CLI → validate → trust → store → index +
 //! mirror + gossip.
 #![deny(missing_docs)]
 
+pub mod catalogue;
+pub mod client;
 pub mod config;
 pub mod datadir;
 pub mod draft;
+pub mod import;
+pub mod index;
+pub mod indexer;
+pub mod node;
+pub mod store;
+pub mod web;
 
 /// The current unix time in milliseconds (for `seq`: later edits win).
 pub fn unix_now_ms() -> u64 {

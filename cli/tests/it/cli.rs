@@ -1,35 +1,13 @@
 //! The real `essaim` binary, run as a user would: exit codes, messages,
 //! files and their modes, and hostile input.
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-const ESSAIM: &str = env!("CARGO_BIN_EXE_essaim");
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn essaim(args: &[&str]) -> Output {
-    Command::new(ESSAIM)
-        .args(args)
-        .env_remove("ESSAIM_HOME")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the essaim binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::util::{essaim, root, stderr, stdout};
 
 /// A fresh hub in a temporary directory.
 struct Hub {

@@ -1,0 +1,7 @@
+//! Integration tests of the real `essaim` binary: one test binary (link time
+//! on 2 cores), a module per area, a shared `util`.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod cli;
+mod node;
+mod util;

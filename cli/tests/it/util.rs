@@ -1,0 +1,170 @@
+//! Running the `essaim` binary, and a node of it, from tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub(crate) const ESSAIM: &str = env!("CARGO_BIN_EXE_essaim");
+
+/// The repository's root.
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Run `essaim` with `args` and wait for it.
+pub(crate) fn essaim(args: &[&str]) -> Output {
+    Command::new(ESSAIM)
+        .args(args)
+        .env_remove("ESSAIM_HOME")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the essaim binary runs")
+}
+
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub(crate) fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `essaim run` on a data directory, on a free loopback port; killed on drop.
+pub(crate) struct RunningNode {
+    pub(crate) child: Child,
+    pub(crate) http: String,
+}
+
+impl RunningNode {
+    /// Start `essaim run` on `data` and wait until it answers `/healthz`.
+    pub(crate) fn start(data: &Path) -> RunningNode {
+        RunningNode::spawn(&[
+            "run",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ])
+    }
+
+    /// Start `essaim demo` on `data` (kept after the test's end only if the
+    /// temporary directory is).
+    pub(crate) fn demo(data: &Path) -> RunningNode {
+        RunningNode::spawn(&[
+            "demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ])
+    }
+
+    fn spawn(args: &[&str]) -> RunningNode {
+        let mut child = Command::new(ESSAIM)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("essaim run starts");
+        // The node prints its address: "  API     http://127.0.0.1:PORT/api/v1/status".
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.trim().strip_prefix("API") {
+                    let url = rest.trim().trim_end_matches("/api/v1/status").to_owned();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+        let http = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the node printed its address within 60 s");
+        let node = RunningNode { child, http };
+        node.wait_healthy(Duration::from_secs(30));
+        node
+    }
+
+    fn wait_healthy(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = get(&format!("{}/healthz", self.http)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{} did not answer /healthz within {within:?}", self.http);
+    }
+
+    /// `kill -9`.
+    pub(crate) fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and the exit status.
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the node did not stop within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+/// `GET url`: status and JSON (or text) body.
+pub(crate) fn get(url: &str) -> Result<(u16, serde_json::Value), ureq::Error> {
+    let response = agent().get(url).call()?;
+    let status = response.status().as_u16();
+    let text = response.into_body().read_to_string()?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    ))
+}
+
+/// `POST url` with a body and optional bearer token.
+pub(crate) fn post(
+    url: &str,
+    content_type: &str,
+    body: &[u8],
+    token: Option<&str>,
+) -> Result<(u16, serde_json::Value), ureq::Error> {
+    let mut request = agent().post(url).header("Content-Type", content_type);
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let response = request.send(body)?;
+    let status = response.status().as_u16();
+    let text = response.into_body().read_to_string()?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    ))
+}

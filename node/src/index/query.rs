@@ -1,0 +1,284 @@
+//! From the visitor's text to a tantivy query: words, typo budgets, prefix on
+//! the last word, and the score tiers that put exact matches first.
+//!
+//! # Ranking
+//!
+//! tantivy's fuzzy and prefix queries give every match the same constant
+//! score, and BM25 alone would let a frequent fuzzy match beat a rare exact
+//! one. So each word contributes tiers, far apart, plus BM25 on exact terms:
+//!
+//! | the word matched… | contribution |
+//! |---|---|
+//! | exactly (same stem) in some field | [`EXACT_TIER`] + BM25 (name ×[`NAME_BOOST`]) |
+//! | as the prefix of a word (last word only) | [`PREFIX_TIER`] |
+//! | within its typo budget | [`FUZZY_TIER`] |
+//!
+//! With at most 16 words, and BM25 far below [`EXACT_TIER`] / 16, a document
+//! with more exact words always ranks first; BM25 orders documents within a
+//! tier. When no document has every word, the query falls back to "any word"
+//! and each matched word adds [`WORD_TIER`], so more words matched ranks
+//! first (then fewer typos).
+
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query,
+    TermQuery,
+};
+use tantivy::schema::{Facet, IndexRecordOption};
+use tantivy::tokenizer::TokenStream;
+use tantivy::{Score, Term};
+
+use super::schema::{
+    Analyzers, FacetKind, Fields, analyse_word, facet_term, flat_facet, territory_facet, truncate,
+};
+use super::{Filters, IndexError};
+
+/// Longer queries are cut (on a character boundary).
+pub(super) const MAX_QUERY_BYTES: usize = 500;
+/// Words after the 16th are ignored.
+pub(super) const MAX_QUERY_WORDS: usize = 16;
+/// More values than this for one filter kind is refused.
+pub(super) const MAX_FILTER_VALUES: usize = 100;
+
+pub(super) const EXACT_TIER: Score = 1_000.0;
+pub(super) const PREFIX_TIER: Score = 500.0;
+pub(super) const FUZZY_TIER: Score = 1.0;
+pub(super) const WORD_TIER: Score = 100_000.0;
+pub(super) const NAME_BOOST: Score = 2.0;
+
+/// One word of the query, analysed the way the index analysed the texts.
+#[derive(Clone, Debug)]
+pub(super) struct QueryWord {
+    /// Lower-cased, ASCII-folded (the `words` field's form).
+    pub(super) folded: String,
+    /// French stem of the folded word.
+    pub(super) fr: String,
+    /// English stem.
+    pub(super) en: String,
+    /// Typos allowed: 0 under 5 letters, 1 from 5, 2 from 9 (Meilisearch's rule),
+    /// counted on what the visitor typed.
+    pub(super) typos: u8,
+    /// The last word, not followed by a separator: the visitor may still be
+    /// typing it, so it also matches as a prefix.
+    pub(super) prefix: bool,
+}
+
+/// Typos allowed for a word of `letters` characters.
+pub(super) fn typo_budget(letters: usize) -> u8 {
+    match letters {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// Splits and analyses the query text. Never fails: punctuation, symbols and
+/// over-long words simply yield no word.
+pub(super) fn parse(q: &str, analyzers: &mut Analyzers) -> Vec<QueryWord> {
+    let q = truncate(q, MAX_QUERY_BYTES);
+    let mut tokens: Vec<(usize, usize, String)> = Vec::new();
+    {
+        let mut stream = analyzers.words.token_stream(q);
+        while stream.advance() && tokens.len() < MAX_QUERY_WORDS {
+            let t = stream.token();
+            tokens.push((t.offset_from, t.offset_to, t.text.clone()));
+        }
+    }
+    let last = tokens.len().saturating_sub(1);
+    let mut words: Vec<QueryWord> = Vec::with_capacity(tokens.len());
+    for (i, (from, to, folded)) in tokens.into_iter().enumerate() {
+        let typed = &q[from..to];
+        let (Some(fr), Some(en)) = (
+            analyse_word(&mut analyzers.fr, typed),
+            analyse_word(&mut analyzers.en, typed),
+        ) else {
+            continue;
+        };
+        let word = QueryWord {
+            folded,
+            fr,
+            en,
+            typos: typo_budget(typed.chars().count()),
+            prefix: i == last && to == q.len(),
+        };
+        if let Some(same) = words.iter_mut().find(|w| w.folded == word.folded) {
+            same.prefix |= word.prefix;
+        } else {
+            words.push(word);
+        }
+    }
+    words
+}
+
+fn term_query(term: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+}
+
+fn boxed(q: impl Query) -> Box<dyn Query> {
+    Box::new(q)
+}
+
+/// Everything a document may match for one word, with its tiers.
+fn word_query(f: &Fields, w: &QueryWord) -> Box<dyn Query> {
+    let fr = |field| Term::from_field_text(field, &w.fr);
+    let en = |field| Term::from_field_text(field, &w.en);
+    let mut clauses: Vec<Box<dyn Query>> = Vec::with_capacity(6);
+    // BM25 on exact stems; the name field is an extra, boosted, match.
+    clauses.push(boxed(BooleanQuery::union(vec![
+        boxed(BoostQuery::new(term_query(fr(f.name_fr)), NAME_BOOST)),
+        boxed(BoostQuery::new(term_query(en(f.name_en)), NAME_BOOST)),
+        term_query(fr(f.text_fr)),
+        term_query(en(f.text_en)),
+    ])));
+    // The name is also in the text fields: those two decide "exact".
+    clauses.push(boxed(ConstScoreQuery::new(
+        boxed(BooleanQuery::union(vec![
+            term_query(fr(f.text_fr)),
+            term_query(en(f.text_en)),
+        ])),
+        EXACT_TIER,
+    )));
+    if w.typos > 0 {
+        // FuzzyTermQuery does not analyse its term: these are stems already.
+        clauses.push(boxed(ConstScoreQuery::new(
+            boxed(BooleanQuery::union(vec![
+                boxed(FuzzyTermQuery::new(fr(f.text_fr), w.typos, true)),
+                boxed(FuzzyTermQuery::new(en(f.text_en), w.typos, true)),
+            ])),
+            FUZZY_TIER,
+        )));
+    }
+    if w.prefix {
+        let term = Term::from_field_text(f.words, &w.folded);
+        clauses.push(boxed(ConstScoreQuery::new(
+            boxed(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+            PREFIX_TIER,
+        )));
+        if w.typos > 0 {
+            clauses.push(boxed(ConstScoreQuery::new(
+                boxed(FuzzyTermQuery::new_prefix(term, w.typos, true)),
+                FUZZY_TIER,
+            )));
+        }
+    }
+    boxed(BooleanQuery::union(clauses))
+}
+
+/// Whether every word must match, or any.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Mode {
+    All,
+    Any,
+}
+
+/// The text part of the query; `None` when there are no words (then every
+/// document matches).
+pub(super) fn text_query(f: &Fields, words: &[QueryWord], mode: Mode) -> Option<Box<dyn Query>> {
+    if words.is_empty() {
+        return None;
+    }
+    let per_word = words.iter().map(|w| word_query(f, w));
+    Some(match mode {
+        Mode::All => boxed(BooleanQuery::intersection(per_word.collect())),
+        Mode::Any => boxed(BooleanQuery::union(
+            per_word
+                .map(|q| {
+                    let counted = boxed(ConstScoreQuery::new(q.box_clone(), WORD_TIER));
+                    boxed(BooleanQuery::union(vec![q, counted]))
+                })
+                .collect(),
+        )),
+    })
+}
+
+/// The filters, AND across kinds and OR within one; scores nothing.
+pub(super) fn filter_query(
+    f: &Fields,
+    filters: &Filters,
+) -> Result<Option<Box<dyn Query>>, IndexError> {
+    let flat = |kind, values: &[String]| -> Vec<Facet> {
+        values.iter().filter_map(|v| flat_facet(kind, v)).collect()
+    };
+    // Accept `z6Mk…` as well as `did:key:z6Mk…`, as URLs write hubs.
+    let hubs: Vec<String> = filters
+        .hubs
+        .iter()
+        .map(|h| match h.starts_with("did:") {
+            true => h.clone(),
+            false => format!("did:key:{h}"),
+        })
+        .collect();
+    let kinds: [(&str, usize, Vec<Facet>); 6] = [
+        (
+            "themes",
+            filters.themes.len(),
+            flat(FacetKind::Theme, &filters.themes),
+        ),
+        (
+            "territories",
+            filters.territories.len(),
+            filters.territories.iter().map(territory_facet).collect(),
+        ),
+        (
+            "stages",
+            filters.stages.len(),
+            flat(FacetKind::Stage, &filters.stages),
+        ),
+        (
+            "licences",
+            filters.licences.len(),
+            flat(FacetKind::Licence, &filters.licences),
+        ),
+        ("hubs", hubs.len(), flat(FacetKind::Hub, &hubs)),
+        (
+            "labels",
+            filters.labels.len(),
+            flat(FacetKind::Label, &filters.labels),
+        ),
+    ];
+    let mut required: Vec<Box<dyn Query>> = Vec::new();
+    for (name, wanted, facets) in kinds {
+        if wanted > MAX_FILTER_VALUES {
+            return Err(IndexError::BadQuery {
+                message: format!(
+                    "{wanted} values for the {name} filter; at most {MAX_FILTER_VALUES} are allowed"
+                ),
+            });
+        }
+        if wanted == 0 {
+            continue;
+        }
+        let terms: Vec<Box<dyn Query>> = facets
+            .iter()
+            .map(|facet| {
+                boxed(TermQuery::new(
+                    facet_term(f.facets, facet),
+                    IndexRecordOption::Basic,
+                ))
+            })
+            .collect();
+        // Only empty values were given: nothing can match them.
+        required.push(match terms.is_empty() {
+            true => boxed(EmptyQuery),
+            false => boxed(BooleanQuery::union(terms)),
+        });
+    }
+    if required.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(boxed(ConstScoreQuery::new(
+        boxed(BooleanQuery::intersection(required)),
+        0.0,
+    ))))
+}
+
+/// Text and filters together.
+pub(super) fn combine(
+    text: Option<Box<dyn Query>>,
+    filter: Option<Box<dyn Query>>,
+) -> Box<dyn Query> {
+    match (text, filter) {
+        (None, None) => boxed(AllQuery),
+        (Some(q), None) | (None, Some(q)) => q,
+        (Some(t), Some(f)) => boxed(BooleanQuery::new(vec![(Occur::Must, t), (Occur::Must, f)])),
+    }
+}

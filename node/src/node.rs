@@ -1,0 +1,589 @@
+//! The node: the store, the search index, the hub's key, and the tasks that
+//! tie them together.
+//!
+//! Data flows one way: HTTP / CLI / (later) wire → verify → (later) trust →
+//! store (commit) → index (+ mirrors and gossip, with their issues).
+//!
+//! [`Node::open`] is synchronous and complete on its own: the CLI opens a
+//! node to publish, import or search when no node is running on the data
+//! directory. [`Node::run`] adds what a long-running node needs: a group
+//! commit queue in front of the store (many concurrent records, one
+//! transaction, one fsync), an indexer that commits in batches (a received
+//! record is searchable within a fraction of a second), and the HTTP server.
+//! It owns every task it spawns and stops them in one order: stop accepting
+//! requests, drain the ingest queue, bring the index up to date and commit,
+//! checkpoint the store.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use essaim_protocol::{Body, HubId, HubKey, SignedRecord};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError};
+use crate::datadir::{DataDir, DataDirError, HUB_RECORD_FILE};
+use crate::index::{IndexError, SearchIndex};
+use crate::indexer::{IndexerError, catch_up};
+use crate::store::{Inserted, Source, Store, StoreError};
+use crate::unix_now;
+
+/// File name of the store in the data directory.
+pub const STORE_FILE: &str = "store.sqlite";
+/// Directory of the search index in the data directory.
+pub const INDEX_DIR: &str = "index";
+/// File holding the operator token (mode 0600).
+pub const TOKEN_FILE: &str = "operator.token";
+/// File that says a node is running on this data directory, and where.
+pub const RUNNING_FILE: &str = "node.json";
+
+/// How often the indexer commits at most when records keep coming.
+const INDEX_INTERVAL: Duration = Duration::from_millis(200);
+/// Records written per store transaction at most.
+const GROUP_COMMIT_MAX: usize = 2_000;
+
+/// Why the node could not start or do what was asked.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The data directory is not usable.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The configuration is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The index failed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// The index could not be updated.
+    #[error(transparent)]
+    Indexer(#[from] IndexerError),
+    /// A file of the data directory could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file.
+        path: String,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// The node is shutting down.
+    #[error("the node is shutting down: try again once it has restarted")]
+    ShuttingDown,
+}
+
+/// One record waiting for the group commit.
+struct IngestJob {
+    records: Vec<(SignedRecord, Source)>,
+    reply: oneshot::Sender<Result<Vec<Inserted>, String>>,
+}
+
+struct Inner {
+    data: DataDir,
+    config: Config,
+    key: HubKey,
+    store: Store,
+    index: SearchIndex,
+    token: String,
+    started: Instant,
+    /// The index's watermark, published after every index commit.
+    indexed: watch::Sender<u64>,
+    /// Wakes the indexer when the store changed.
+    wake: Notify,
+    /// Someone waits to read their write: index without the batching delay.
+    urgent: AtomicBool,
+    /// Cuts the batching delay short when `urgent` is set.
+    hurry: Notify,
+    /// The group-commit queue, while the node runs.
+    queue: std::sync::Mutex<Option<mpsc::Sender<IngestJob>>>,
+    /// Whether the index was rebuilt at start-up (and why).
+    rebuilt: Option<String>,
+    running: AtomicBool,
+}
+
+/// A hub's node. Cheap to clone; every clone is the same node.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("hub", &self.hub_id())
+            .field("data", &self.inner.data.root())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// Open the node of a data directory: key, configuration, store, index.
+    /// A missing or damaged index is rebuilt from the store; an index behind
+    /// the store (after a crash) is brought up to date from its watermark.
+    pub fn open(data: &DataDir) -> Result<Node, NodeError> {
+        let key = data.load_key()?;
+        let config = Config::load(&data.path(crate::datadir::CONFIG_FILE))?;
+        let token = load_or_create_token(data)?;
+        let store = Store::open(&data.path(STORE_FILE))?;
+        let index_dir = data.path(INDEX_DIR);
+        let (index, rebuilt) = match SearchIndex::open(&index_dir) {
+            Ok(index) => (index, None),
+            Err(e) if e.needs_rebuild() => {
+                let reason = e.to_string();
+                tracing::warn!(%reason, "search index unreadable: rebuilding it from the store");
+                std::fs::remove_dir_all(&index_dir).map_err(|source| NodeError::Io {
+                    what: "cannot remove the damaged index",
+                    path: index_dir.display().to_string(),
+                    source,
+                })?;
+                (SearchIndex::open(&index_dir)?, Some(reason))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let node = Node {
+            inner: Arc::new(Inner {
+                data: data.clone(),
+                config,
+                key,
+                store,
+                index,
+                token,
+                started: Instant::now(),
+                indexed: watch::Sender::new(0),
+                wake: Notify::new(),
+                urgent: AtomicBool::new(false),
+                hurry: Notify::new(),
+                queue: std::sync::Mutex::new(None),
+                rebuilt,
+                running: AtomicBool::new(false),
+            }),
+        };
+        node.ensure_own_hub_record()?;
+        node.index_now()?;
+        Ok(node)
+    }
+
+    /// The hub's id.
+    pub fn hub_id(&self) -> HubId {
+        self.inner.key.hub_id()
+    }
+
+    /// The hub's key (the node signs the operator's records with it).
+    pub fn key(&self) -> &HubKey {
+        &self.inner.key
+    }
+
+    /// The checked configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.inner.data
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The search index.
+    pub fn index(&self) -> &SearchIndex {
+        &self.inner.index
+    }
+
+    /// Whether `token` is the operator token (compared in constant time).
+    pub fn is_operator(&self, token: &str) -> bool {
+        let expected = self.inner.token.as_bytes();
+        let given = token.as_bytes();
+        given.len() == expected.len()
+            && given
+                .iter()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    /// Add this node's operator token to a request made in-process (the CLI
+    /// acting for the operator, who can read the data directory anyway).
+    pub fn authorise_in_process(&self, headers: &mut warp::http::HeaderMap) {
+        if let Ok(value) =
+            warp::http::HeaderValue::from_str(&format!("Bearer {}", self.inner.token))
+        {
+            headers.insert(warp::http::header::AUTHORIZATION, value);
+        }
+    }
+
+    /// Seconds since the node was opened.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// Why the index was rebuilt at start-up, if it was.
+    pub fn rebuilt_index(&self) -> Option<&str> {
+        self.inner.rebuilt.as_deref()
+    }
+
+    /// The index's watermark as last published.
+    pub fn indexed(&self) -> u64 {
+        *self.inner.indexed.borrow()
+    }
+
+    /// Put the hub's own signed profile (made by `init`) in the store.
+    fn ensure_own_hub_record(&self) -> Result<(), NodeError> {
+        let path = self.inner.data.path(HUB_RECORD_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(NodeError::Io {
+                    what: "cannot read",
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        match essaim_protocol::verify_json(&text, unix_now()) {
+            Ok(record) if *record.body().author() == self.hub_id() => {
+                self.inner
+                    .store
+                    .insert_batch(&[(record, Source::Publish)], unix_now())?;
+            }
+            Ok(_) => {
+                tracing::warn!(path = %path.display(), "the hub record is another hub's: ignored")
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "the hub record does not verify: ignored")
+            }
+        }
+        Ok(())
+    }
+
+    /// Bring the index up to date now, on this thread (blocking).
+    pub fn index_now(&self) -> Result<u64, NodeError> {
+        let watermark = catch_up(
+            &self.inner.store,
+            &self.inner.index,
+            unix_now(),
+            &mut |_, _| {},
+        )?;
+        self.inner.indexed.send_replace(watermark);
+        Ok(watermark)
+    }
+
+    /// Rebuild the index from the store, reporting progress (blocking).
+    pub fn reindex(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, NodeError> {
+        self.inner.index.clear()?;
+        self.inner.index.commit(0)?;
+        let watermark = catch_up(&self.inner.store, &self.inner.index, unix_now(), progress)?;
+        self.inner.indexed.send_replace(watermark);
+        Ok(watermark)
+    }
+
+    /// Store verified records now, on this thread, in one transaction
+    /// (blocking). A running node indexes them within moments.
+    pub fn ingest_blocking(
+        &self,
+        records: Vec<(SignedRecord, Source)>,
+    ) -> Result<Vec<Inserted>, NodeError> {
+        let outcomes = self.inner.store.insert_batch(&records, unix_now())?;
+        self.inner.wake.notify_one();
+        Ok(outcomes)
+    }
+
+    /// Store verified records: through the group-commit queue when the node
+    /// runs, else directly. Returns once they are durably stored.
+    pub async fn ingest(
+        &self,
+        records: Vec<(SignedRecord, Source)>,
+    ) -> Result<Vec<Inserted>, NodeError> {
+        let queue = self.inner.queue.lock().ok().and_then(|q| q.clone());
+        match queue {
+            Some(queue) => {
+                let (reply, answer) = oneshot::channel();
+                queue
+                    .send(IngestJob { records, reply })
+                    .await
+                    .map_err(|_| NodeError::ShuttingDown)?;
+                match answer.await {
+                    Ok(Ok(outcomes)) => Ok(outcomes),
+                    Ok(Err(message)) => Err(NodeError::Io {
+                        what: "cannot store the records in",
+                        path: format!("{} ({message})", self.inner.store.path().display()),
+                        source: std::io::Error::other(message),
+                    }),
+                    Err(_) => Err(NodeError::ShuttingDown),
+                }
+            }
+            None => {
+                let node = self.clone();
+                tokio::task::spawn_blocking(move || node.ingest_blocking(records))
+                    .await
+                    .map_err(|_| NodeError::ShuttingDown)?
+            }
+        }
+    }
+
+    /// Wait until the index includes the store's change `change` (read your
+    /// writes), for at most `timeout`. Returns whether it does.
+    pub async fn wait_indexed(&self, change: u64, timeout: Duration) -> bool {
+        if !self.inner.running.load(Ordering::Acquire) {
+            let node = self.clone();
+            return tokio::task::spawn_blocking(move || node.index_now())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .is_some_and(|w| w >= change);
+        }
+        self.hurry();
+        let mut watermark = self.inner.indexed.subscribe();
+        tokio::time::timeout(timeout, watermark.wait_for(|w| *w >= change))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Ask the indexer to index now rather than wait for more changes.
+    fn hurry(&self) {
+        self.inner.urgent.store(true, Ordering::Release);
+        self.inner.hurry.notify_one();
+        self.inner.wake.notify_one();
+    }
+
+    /// Sign a body as this hub (the operator's publish), store it, and wait
+    /// until it is searchable.
+    pub async fn publish(&self, body: Body) -> Result<(SignedRecord, Inserted), PublishError> {
+        let record = essaim_protocol::sign(body, &self.inner.key, unix_now())?;
+        // The publisher will wait to read its write: no batching delay.
+        self.hurry();
+        let inserted = self
+            .ingest(vec![(record.clone(), Source::Publish)])
+            .await?
+            .pop()
+            .unwrap_or(Inserted::Duplicate);
+        if let Inserted::Head { change } | Inserted::History { change } = inserted {
+            self.wait_indexed(change, Duration::from_secs(5)).await;
+        }
+        Ok((record, inserted))
+    }
+
+    /// Run the node: serve HTTP on `listener` until `shutdown` completes,
+    /// then stop in order and flush everything.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
+        let cancel = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        let (queue_tx, queue_rx) = mpsc::channel::<IngestJob>(4_096);
+        if let Ok(mut queue) = self.inner.queue.lock() {
+            *queue = Some(queue_tx);
+        }
+        self.inner.running.store(true, Ordering::Release);
+
+        // Group commit: one writer, many records per transaction.
+        let writer = {
+            let node = self.clone();
+            tokio::task::spawn_blocking(move || group_commit(node, queue_rx))
+        };
+        // Indexer: batches store changes into index commits.
+        {
+            let node = self.clone();
+            let cancel = cancel.clone();
+            tasks.spawn(async move { indexer_loop(node, cancel).await });
+        }
+        let address = listener.local_addr().ok();
+        self.write_running_file(address)?;
+        tracing::info!(hub = %self.hub_id(), http = ?address, "node running");
+
+        let routes = crate::web::routes(self.clone());
+        let server_cancel = cancel.clone();
+        let server = warp::serve(routes)
+            .incoming(listener)
+            .graceful(async move { server_cancel.cancelled().await })
+            .run();
+        tokio::pin!(server);
+        tokio::select! {
+            () = &mut server => {}
+            () = shutdown => {
+                tracing::info!("shutting down: finishing requests, flushing the index, closing the store");
+                cancel.cancel();
+                server.await;
+            }
+        }
+        cancel.cancel();
+        // Stop taking records, let the writer drain what was queued.
+        if let Ok(mut queue) = self.inner.queue.lock() {
+            queue.take();
+        }
+        let _ = writer.await;
+        while tasks.join_next().await.is_some() {}
+        self.inner.running.store(false, Ordering::Release);
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), NodeError> {
+            node.index_now()?;
+            node.inner.store.checkpoint()?;
+            Ok(())
+        })
+        .await
+        .map_err(|_| NodeError::ShuttingDown)??;
+        let _ = std::fs::remove_file(self.inner.data.path(RUNNING_FILE));
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+
+    fn write_running_file(&self, http: Option<std::net::SocketAddr>) -> Result<(), NodeError> {
+        let info = serde_json::json!({
+            "pid": std::process::id(),
+            "http": http.map(|a| a.to_string()),
+            "hub": self.hub_id().to_string(),
+        });
+        crate::datadir::write_atomically(
+            &self.inner.data.path(RUNNING_FILE),
+            format!("{info}\n").as_bytes(),
+        )?;
+        Ok(())
+    }
+}
+
+/// Why publishing failed.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The record breaks a rule.
+    #[error(transparent)]
+    Record(#[from] essaim_protocol::RecordError),
+    /// The node could not store it.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// Where a running node on a data directory answers, if one does.
+pub fn running_node(data: &DataDir) -> Option<std::net::SocketAddr> {
+    let text = std::fs::read_to_string(data.path(RUNNING_FILE)).ok()?;
+    let info: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let pid = info["pid"].as_u64()?;
+    // A file left by a killed node: its process is gone.
+    if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        return None;
+    }
+    info["http"].as_str()?.parse().ok()
+}
+
+fn load_or_create_token(data: &DataDir) -> Result<String, NodeError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data.path(TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(NodeError::Io {
+                what: "cannot read",
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    }
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| NodeError::Io {
+        what: "cannot make a token for",
+        path: path.display().to_string(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let io = |source| NodeError::Io {
+        what: "cannot write",
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io)?;
+    file.write_all(format!("{token}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io)?;
+    Ok(token)
+}
+
+/// The group-commit writer: take every job waiting, write them in one
+/// transaction, answer each.
+fn group_commit(node: Node, mut queue: mpsc::Receiver<IngestJob>) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut jobs = vec![first];
+        let mut count = jobs[0].records.len();
+        while count < GROUP_COMMIT_MAX {
+            match queue.try_recv() {
+                Ok(job) => {
+                    count += job.records.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let records: Vec<(SignedRecord, Source)> = jobs
+            .iter()
+            .flat_map(|j| j.records.iter().cloned())
+            .collect();
+        match node.inner.store.insert_batch(&records, unix_now()) {
+            Ok(outcomes) => {
+                let mut outcomes = outcomes.into_iter();
+                for job in jobs {
+                    let mine: Vec<Inserted> = outcomes.by_ref().take(job.records.len()).collect();
+                    let _ = job.reply.send(Ok(mine));
+                }
+                node.inner.wake.notify_one();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store records");
+                let message = e.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The indexer: after a change, wait a moment for more, then apply them all
+/// and commit once.
+async fn indexer_loop(node: Node, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = node.inner.wake.notified() => {}
+            () = cancel.cancelled() => return,
+        }
+        // Let more changes arrive so that they share one commit, unless a
+        // publisher waits to read its write.
+        if !node.inner.urgent.swap(false, Ordering::AcqRel) {
+            tokio::select! {
+                () = tokio::time::sleep(INDEX_INTERVAL) => {}
+                () = node.inner.hurry.notified() => {}
+            }
+        }
+        node.inner.urgent.store(false, Ordering::Release);
+        let worker = node.clone();
+        match tokio::task::spawn_blocking(move || worker.index_now()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot update the search index; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                node.inner.wake.notify_one();
+            }
+            Err(_) => return,
+        }
+    }
+}

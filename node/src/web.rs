@@ -1,0 +1,219 @@
+//! The node's HTTP server (warp): the JSON API under `/api/v1` and `/healthz`.
+//!
+//! warp serves; routing is one explicit table ([`ROUTES`]) so that the
+//! OpenAPI description (`specs/http-api.yaml`) can be checked against it,
+//! and so that every answer — errors included — has the documented shape
+//! `{"error": {"code", "message", "field"?}}` with the right status.
+//! Request bodies are read as a stream with a hard limit: a body larger than
+//! the limit gets 413 without being read in full.
+
+mod api;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use warp::Filter;
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::reply::Response;
+
+use crate::node::Node;
+
+/// Every route: method, path pattern (`{name}` for a segment), summary.
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/healthz", "liveness"),
+    ("GET", "/api/v1/status", "the node's state"),
+    ("GET", "/api/v1/search", "search the catalogue"),
+    (
+        "GET",
+        "/api/v1/initiatives/{hub}/{slug}",
+        "one initiative: head, history, provenance",
+    ),
+    ("GET", "/api/v1/hubs", "every hub's profile"),
+    ("GET", "/api/v1/records", "signed records, paged"),
+    ("POST", "/api/v1/records", "ingest an already-signed record"),
+    (
+        "POST",
+        "/api/v1/publish",
+        "sign and publish a record as this hub (operator)",
+    ),
+];
+
+/// Largest request body: a JSON view, or a draft.
+pub const MAX_BODY_BYTES: usize = essaim_protocol::limits::MAX_JSON_VIEW_BYTES;
+
+/// A request as the API handlers see it.
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The path, split into percent-decoded segments.
+    pub segments: Vec<String>,
+    /// The query string's pairs, in order.
+    pub query: Vec<(String, String)>,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body, read within [`MAX_BODY_BYTES`].
+    pub body: Bytes,
+}
+
+impl Request {
+    /// The values of a query parameter.
+    pub fn params(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.query
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of a query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params(name).next()
+    }
+}
+
+/// Answer an API request in-process, as the HTTP server would: the CLI uses
+/// this when no node runs on the data directory, so both paths give the same
+/// answers. `path_and_query` is e.g. `/api/v1/search?q=velo`.
+pub async fn call(
+    node: &Node,
+    method: Method,
+    path_and_query: &str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, serde_json::Value) {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let request = Request {
+        method,
+        segments: split_path(path),
+        query: parse_query(query),
+        headers,
+        body,
+    };
+    let response = api::dispatch(node, request).await;
+    let status = response.status();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+    });
+    (status, value)
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .take(64)
+        .collect()
+}
+
+/// The warp filter that serves the node.
+pub fn routes(node: Node) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::method()
+        .and(warp::path::full())
+        .and(query)
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .and(warp::any().map(move || node.clone()))
+        .then(
+            |method: Method,
+             path: warp::path::FullPath,
+             query: String,
+             headers: HeaderMap,
+             body,
+             node: Node| async move {
+                handle(node, method, path.as_str().to_owned(), query, headers, body).await
+            },
+        )
+}
+
+async fn handle<S, B>(
+    node: Node,
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: S,
+) -> Response
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
+    B: warp::Buf,
+{
+    let segments = split_path(&path);
+    let query = parse_query(&query);
+    let body = if method == Method::POST {
+        match read_limited(&headers, body).await {
+            Ok(body) => body,
+            Err(response) => return response,
+        }
+    } else {
+        Bytes::new()
+    };
+    let request = Request {
+        method,
+        segments,
+        query,
+        headers,
+        body,
+    };
+    api::dispatch(&node, request).await
+}
+
+/// Read a body within [`MAX_BODY_BYTES`]; 413 as soon as it is exceeded
+/// (announced by `Content-Length` or found while reading).
+async fn read_limited<S, B>(headers: &HeaderMap, mut stream: S) -> Result<Bytes, Response>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
+    B: warp::Buf,
+{
+    let too_large = || {
+        api::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            None,
+        )
+    };
+    let announced = headers
+        .get(warp::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
+    while let Some(chunk) = stream.next().await {
+        let mut chunk = chunk.map_err(|e| {
+            api::error(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                &format!("cannot read the request body: {e}"),
+                None,
+            )
+        })?;
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            if body.len() + part.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(Bytes::from(body))
+}

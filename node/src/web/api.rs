@@ -1,0 +1,514 @@
+//! The JSON API's handlers. Shapes are described in `specs/http-api.yaml`.
+
+use essaim_protocol::{Address, Body, HubId, Kind, RecordError, SignedRecord, Territory};
+use serde_json::{Value, json};
+use warp::http::{Method, StatusCode, header};
+use warp::reply::Response;
+
+use super::Request;
+use crate::index::{Filters, MAX_LIMIT, SearchRequest, Sort};
+use crate::node::{Node, PublishError};
+use crate::store::{Inserted, Source, StoredRecord};
+use crate::unix_now;
+
+/// Largest page of `/api/v1/records`.
+pub(crate) const MAX_RECORDS_PAGE: usize = 1_000;
+
+/// Route a request to its handler.
+pub(super) async fn dispatch(node: &Node, request: Request) -> Response {
+    let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+    let method = &request.method;
+    let result = match (method, segments.as_slice()) {
+        (&Method::GET, ["healthz"]) => return text(StatusCode::OK, "ok\n"),
+        (&Method::GET, ["api", "v1", "status"]) => status(node).await,
+        (&Method::GET, ["api", "v1", "search"]) => search(node, &request).await,
+        (&Method::GET, ["api", "v1", "initiatives", hub, slug]) => {
+            initiative(node, hub, slug).await
+        }
+        (&Method::GET, ["api", "v1", "hubs"]) => hubs(node).await,
+        (&Method::GET, ["api", "v1", "records"]) => records(node, &request).await,
+        (&Method::POST, ["api", "v1", "records"]) => ingest(node, &request).await,
+        (&Method::POST, ["api", "v1", "publish"]) => publish(node, &request).await,
+        (_, path) => {
+            let known = super::ROUTES
+                .iter()
+                .any(|(_, pattern, _)| matches(pattern, path));
+            Err(if known {
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "this method is not allowed on this path",
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such route; see specs/http-api.yaml",
+                )
+            })
+        }
+    };
+    match result {
+        Ok(response) => response,
+        Err(e) => error(e.status, e.code, &e.message, e.field.as_deref()),
+    }
+}
+
+fn matches(pattern: &str, path: &[&str]) -> bool {
+    let parts: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    parts.len() == path.len()
+        && parts
+            .iter()
+            .zip(path)
+            .all(|(p, s)| p.starts_with('{') || p == s)
+}
+
+/// An API error: status, stable code, message, and the field or parameter at fault.
+#[derive(Debug)]
+pub(super) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn param(name: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            field: Some(name.to_owned()),
+            ..ApiError::new(StatusCode::BAD_REQUEST, "bad_parameter", message)
+        }
+    }
+
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "request failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+
+    fn record(e: &RecordError) -> ApiError {
+        let status = match e {
+            RecordError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError {
+            status,
+            code: e.code(),
+            message: e.to_string(),
+            field: e.field().map(str::to_owned),
+        }
+    }
+}
+
+type Result<T = Response> = std::result::Result<T, ApiError>;
+
+/// A JSON error response.
+pub(super) fn error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    field: Option<&str>,
+) -> Response {
+    let mut error = json!({"code": code, "message": message});
+    if let Some(field) = field {
+        error["field"] = json!(field);
+    }
+    json_response(status, &json!({ "error": error }))
+}
+
+fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Run blocking store or index work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, ApiError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// The JSON view of a stored record, with where this node got it.
+fn stored_view(stored: &StoredRecord) -> Value {
+    let mut view = serde_json::to_value(stored.record.to_json_view()).unwrap_or(Value::Null);
+    view["change"] = json!(stored.change);
+    view["received_at"] = json!(stored.received_at);
+    view["source"] = json!(stored.source);
+    view
+}
+
+async fn status(node: &Node) -> Result {
+    let worker = node.clone();
+    let (counts, docs) = blocking(move || {
+        let counts = worker.store().counts().map_err(ApiError::internal)?;
+        Ok((counts, worker.index().num_docs()))
+    })
+    .await?;
+    let own = Address {
+        author: node.hub_id(),
+        kind: Kind::Hub,
+        slug: "profile".parse().map_err(|_| ApiError::internal("slug"))?,
+    };
+    let worker = node.clone();
+    let name = blocking(move || {
+        Ok(
+            match worker.store().head(&own).map_err(ApiError::internal)? {
+                Some(head) => match head.record.body() {
+                    Body::Hub(hub) => hub.name.clone(),
+                    _ => String::new(),
+                },
+                None => String::new(),
+            },
+        )
+    })
+    .await?;
+    let watermark = node.indexed();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "hub": node.hub_id().to_string(),
+            "name": name,
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_secs": node.uptime().as_secs(),
+            "store": counts,
+            "index": {
+                "documents": docs,
+                "watermark": watermark,
+                "behind": counts.last_change.saturating_sub(watermark),
+                "rebuilt_at_start": node.rebuilt_index(),
+            },
+        }),
+    ))
+}
+
+/// Parse the search parameters.
+pub(crate) fn search_request(request: &Request) -> Result<SearchRequest> {
+    let mut filters = Filters::default();
+    for (name, value) in &request.query {
+        match name.as_str() {
+            "q" | "sort" | "limit" | "offset" => {}
+            "theme" => filters.themes.push(value.clone()),
+            "stage" => filters.stages.push(value.clone()),
+            "licence" => filters.licences.push(value.clone()),
+            "hub" => filters.hubs.push(value.clone()),
+            "label" => filters.labels.push(value.clone()),
+            "territory" => filters.territories.push(
+                Territory::parse(value).map_err(|e| ApiError::param("territory", e.to_string()))?,
+            ),
+            other => {
+                return Err(ApiError::param(
+                    other,
+                    format!(
+                        "unknown parameter `{other}`: use q, theme, territory, stage, licence, hub, label, sort, limit, offset"
+                    ),
+                ));
+            }
+        }
+    }
+    let number = |name: &str, default: usize, max: usize| -> Result<usize> {
+        match request.param(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    ApiError::param(name, format!("`{name}` is a whole number from 0 to {max}"))
+                }),
+        }
+    };
+    let sort = match request.param("sort") {
+        None | Some("relevance") => Sort::Relevance,
+        Some("newest" | "date") => Sort::Newest,
+        Some(other) => {
+            return Err(ApiError::param(
+                "sort",
+                format!("`sort={other}`: use relevance or newest"),
+            ));
+        }
+    };
+    Ok(SearchRequest {
+        q: request.param("q").unwrap_or("").to_owned(),
+        filters,
+        sort,
+        limit: number("limit", 20, MAX_LIMIT)?,
+        offset: number("offset", 0, crate::index::MAX_OFFSET)?,
+    })
+}
+
+async fn search(node: &Node, request: &Request) -> Result {
+    let search = search_request(request)?;
+    let worker = node.clone();
+    let response = blocking(move || {
+        worker.index().search(&search).map_err(|e| match e {
+            crate::index::IndexError::BadQuery { .. } => ApiError::param("q", e.to_string()),
+            other => ApiError::internal(other),
+        })
+    })
+    .await?;
+    Ok(json_response(StatusCode::OK, &response))
+}
+
+async fn initiative(node: &Node, hub: &str, slug: &str) -> Result {
+    let author = HubId::parse_lenient(hub)
+        .map_err(|rule| ApiError::param("hub", format!("`{hub}`: {rule}")))?;
+    let slug = slug
+        .parse()
+        .map_err(|rule| ApiError::param("slug", format!("`{slug}`: {rule}")))?;
+    let address = Address {
+        author,
+        kind: Kind::Initiative,
+        slug,
+    };
+    let worker = node.clone();
+    let found = blocking(move || {
+        let store = worker.store();
+        let Some(head) = store.head(&address).map_err(ApiError::internal)? else {
+            return Ok(None);
+        };
+        let history = store.history(&address).map_err(ApiError::internal)?;
+        let endorsements = store
+            .endorsements_of(&address.to_string())
+            .map_err(ApiError::internal)?;
+        let hub = store
+            .head(&Address {
+                author,
+                kind: Kind::Hub,
+                slug: "profile".parse().map_err(|_| ApiError::internal("slug"))?,
+            })
+            .map_err(ApiError::internal)?;
+        Ok(Some((address, head, history, endorsements, hub)))
+    })
+    .await?;
+    let Some((address, head, history, endorsements, hub)) = found else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no initiative at this address on this node",
+        ));
+    };
+    let retracted = matches!(head.record.body(), Body::Retraction(_));
+    let now = unix_now();
+    let value = json!({
+        "address": address.to_string(),
+        "short": address.short(),
+        "retracted": retracted,
+        "head": stored_view(&head),
+        "history": history.iter().map(|h| json!({
+            "id": h.record.id().to_string(),
+            "seq": h.record.body().seq(),
+            "created": h.record.body().created(),
+            "kind": h.record.body().kind().code(),
+            "received_at": h.received_at,
+            "source": h.source,
+        })).collect::<Vec<_>>(),
+        "endorsements": endorsements.iter().map(|e| {
+            let mut view = stored_view(e);
+            if let Body::Endorsement(body) = e.record.body() {
+                let valid = !body.revoked && body.valid_until.is_none_or(|until| until > now);
+                view["valid"] = json!(valid);
+            }
+            view
+        }).collect::<Vec<_>>(),
+        "hub": hub.as_ref().map(stored_view),
+        "provenance": {
+            "id": head.record.id().to_string(),
+            "author": address.author.to_string(),
+            "signature": "verified",
+            "received_from": head.source,
+            "received_at": head.received_at,
+        },
+    });
+    let status = if retracted {
+        StatusCode::GONE
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(status, &value))
+}
+
+async fn hubs(node: &Node) -> Result {
+    let worker = node.clone();
+    let heads = blocking(move || {
+        worker
+            .store()
+            .heads_of_kind(Kind::Hub, None, 0, 10_000)
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    let hubs: Vec<Value> = heads
+        .iter()
+        .filter_map(|head| match head.record.body() {
+            Body::Hub(hub) => Some(json!({
+                "id": hub.author.to_string(),
+                "name": hub.name,
+                "hub_kind": hub.hub_kind.code(),
+                "territories": hub.territories,
+                "record": stored_view(head),
+            })),
+            _ => None,
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({ "hubs": hubs })))
+}
+
+async fn records(node: &Node, request: &Request) -> Result {
+    let since = match request.param("since") {
+        None => 0,
+        Some(text) => text
+            .parse::<u64>()
+            .map_err(|_| ApiError::param("since", "`since` is a change number (a whole number)"))?,
+    };
+    let limit = match request.param("limit") {
+        None => 100,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_RECORDS_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::param("limit", format!("`limit` is from 1 to {MAX_RECORDS_PAGE}"))
+            })?,
+    };
+    let worker = node.clone();
+    let page = blocking(move || {
+        worker
+            .store()
+            .records_since(since, limit)
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    let next = page.last().map_or(since, |r| r.change);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "records": page.iter().map(stored_view).collect::<Vec<_>>(),
+            "next": next,
+            "more": page.len() == limit,
+        }),
+    ))
+}
+
+fn is_cbor(request: &Request) -> bool {
+    request
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/cbor"))
+}
+
+fn outcome_response(record: &SignedRecord, inserted: Inserted) -> Response {
+    let (status, outcome) = match inserted {
+        Inserted::Head { .. } => (StatusCode::CREATED, "head"),
+        Inserted::History { .. } => (StatusCode::CREATED, "history"),
+        Inserted::Duplicate => (StatusCode::OK, "duplicate"),
+    };
+    json_response(
+        status,
+        &json!({
+            "id": record.id().to_string(),
+            "address": record.address().to_string(),
+            "outcome": outcome,
+            "record": record.to_json_view(),
+        }),
+    )
+}
+
+async fn ingest(node: &Node, request: &Request) -> Result {
+    let now = unix_now();
+    let verified = if is_cbor(request) {
+        essaim_protocol::verify(&request.body, now)
+    } else {
+        essaim_protocol::verify_any(&request.body, now)
+    };
+    let record = verified.map_err(|e| ApiError::record(&e))?;
+    let inserted = node
+        .ingest(vec![(record.clone(), Source::Http)])
+        .await
+        .map_err(ApiError::internal)?
+        .pop()
+        .unwrap_or(Inserted::Duplicate);
+    Ok(outcome_response(&record, inserted))
+}
+
+async fn publish(node: &Node, request: &Request) -> Result {
+    let token = request
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !node.is_operator(token.trim()) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "publishing needs the operator token: `Authorization: Bearer <the content of operator.token in the data directory>`",
+        ));
+    }
+    let text = std::str::from_utf8(&request.body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            "the draft is not UTF-8 text",
+        )
+    })?;
+    let content_type = request
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = if content_type.contains("toml") {
+        crate::draft::Format::Toml
+    } else if content_type.contains("yaml") {
+        crate::draft::Format::Yaml
+    } else if content_type.contains("json") {
+        crate::draft::Format::Json
+    } else {
+        crate::draft::Format::detect(None, text)
+    };
+    let body = crate::draft::parse_with_seq(
+        text,
+        format,
+        &node.hub_id(),
+        unix_now(),
+        crate::unix_now_ms(),
+    )
+    .map_err(|e| match e {
+        crate::draft::DraftError::Record(e) => ApiError::record(&e),
+        other => ApiError::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
+    })?;
+    let (record, inserted) = node.publish(body).await.map_err(|e| match e {
+        PublishError::Record(e) => ApiError::record(&e),
+        PublishError::Node(e) => ApiError::internal(e),
+    })?;
+    Ok(outcome_response(&record, inserted))
+}
