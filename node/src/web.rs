@@ -101,22 +101,40 @@ pub async fn call(
     (status, value)
 }
 
+/// Split a path into percent-decoded segments (RFC 3986: `+` and `&` are
+/// themselves in a path). A segment that does not decode to UTF-8 is kept
+/// as an impossible value (a NUL), so that it matches no route or slug.
 fn split_path(path: &str) -> Vec<String> {
     path.split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        })
+        .map(|s| percent_decode(s).unwrap_or_else(|| "\0".to_owned()))
         .collect()
 }
+
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Most query parameters a request may carry.
+pub const MAX_QUERY_PARAMS: usize = 64;
 
 fn parse_query(query: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .take(64)
+        .take(MAX_QUERY_PARAMS + 1)
         .collect()
 }
 
@@ -155,6 +173,13 @@ where
 {
     let segments = split_path(&path);
     let query = parse_query(&query);
+    // Publishing needs the operator token: refuse before reading a body.
+    if method == Method::POST
+        && segments == ["api", "v1", "publish"]
+        && !api::is_operator(&node, &headers)
+    {
+        return api::unauthorized();
+    }
     let body = if method == Method::POST {
         match read_limited(&headers, body).await {
             Ok(body) => body,

@@ -644,6 +644,9 @@ struct Reply {
     status: u16,
     content_type: String,
     cache_control: Option<String>,
+    /// `Allow` (405) and `WWW-Authenticate` (401), when present.
+    allow: Option<String>,
+    www_authenticate: Option<String>,
     text: String,
 }
 
@@ -706,6 +709,8 @@ impl Api {
         let status = response.status().as_u16();
         let content_type = header("content-type").unwrap_or_default();
         let cache_control = header("cache-control");
+        let allow = header("allow");
+        let www_authenticate = header("www-authenticate");
         let text = response
             .into_body()
             .read_to_string()
@@ -714,6 +719,8 @@ impl Api {
             status,
             content_type,
             cache_control,
+            allow,
+            www_authenticate,
             text,
         }
     }
@@ -927,6 +934,8 @@ fn read_reply(stream: &mut TcpStream) -> Reply {
         status,
         content_type,
         cache_control,
+        allow: None,
+        www_authenticate: None,
         text: String::from_utf8_lossy(&body).into_owned(),
     }
 }
@@ -1495,6 +1504,68 @@ fn routing(api: &Api) {
         let answer = api.call(method, target, &[], b"");
         assert_error(&answer, 405, "method_not_allowed", None);
     }
+    // 405 says what is allowed; 401 names the scheme.
+    let reply = api.send("PUT", "/api/v1/records", &[], b"");
+    assert_eq!(reply.allow.as_deref(), Some("GET, POST"));
+    let reply = api.send(
+        "POST",
+        "/api/v1/publish",
+        &[("Content-Type", "application/json")],
+        b"{}",
+    );
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.www_authenticate.as_deref(),
+        Some("Bearer realm=\"essaim\"")
+    );
+    // Parameters: unknown ones, repeated ones, too many, out of range.
+    assert_error(
+        &api.get("/api/v1/status?x=1"),
+        400,
+        "bad_parameter",
+        Some("x"),
+    );
+    assert_error(
+        &api.get("/api/v1/hubs?page=2"),
+        400,
+        "bad_parameter",
+        Some("page"),
+    );
+    assert_error(
+        &api.get("/api/v1/records?foo=1"),
+        400,
+        "bad_parameter",
+        Some("foo"),
+    );
+    assert_error(
+        &api.get("/api/v1/records?since=18446744073709551615"),
+        400,
+        "bad_parameter",
+        Some("since"),
+    );
+    assert_error(
+        &api.get("/api/v1/search?limit=5&limit=1000"),
+        400,
+        "bad_parameter",
+        Some("limit"),
+    );
+    assert_error(
+        &api.get("/api/v1/search?theme=nonexistent"),
+        400,
+        "bad_parameter",
+        Some("theme"),
+    );
+    assert_error(
+        &api.get("/api/v1/search?stage="),
+        400,
+        "bad_parameter",
+        Some("stage"),
+    );
+    let many: String = (0..65).map(|i| format!("theme=sante&x{i}=1&")).collect();
+    assert_eq!(api.get(&format!("/api/v1/search?{many}")).0, 400);
+    // Paths are percent-decoded, not form-decoded: `&` and `+` are themselves.
+    assert_error(&api.get("/api/v1/status&foo"), 404, "not_found", None);
+    assert_error(&api.get("/api/v1/status%26foo"), 404, "not_found", None);
 }
 
 fn hostile_bodies(api: &Api, node: &TestNode) {
@@ -1517,10 +1588,20 @@ fn hostile_bodies(api: &Api, node: &TestNode) {
         took.as_millis()
     );
 
-    // The same for a draft, before the token is even looked at.
+    // A draft: without the token, 401 before any of the body is read;
+    // with it, 413 for a body over the limit.
     let head = format!(
         "POST /api/v1/publish HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
         node.addr,
+        MAX_BODY_BYTES + 1
+    );
+    let (reply, _, _) = raw_exchange(node.addr, head, vec![b"kind = ".to_vec()]);
+    let value = check("/api/v1/publish", &reply);
+    assert_error(&(reply.status, value), 401, "unauthorized", None);
+    let head = format!(
+        "POST /api/v1/publish HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\n\r\n",
+        node.addr,
+        node.token,
         MAX_BODY_BYTES + 1
     );
     let (reply, _, _) = raw_exchange(node.addr, head, vec![b"kind = ".to_vec()]);

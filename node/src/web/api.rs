@@ -16,36 +16,56 @@ pub(crate) const MAX_RECORDS_PAGE: usize = 1_000;
 
 /// Route a request to its handler.
 pub(super) async fn dispatch(node: &Node, request: Request) -> Response {
+    if request.query.len() > super::MAX_QUERY_PARAMS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_parameter",
+            &format!("more than {} query parameters", super::MAX_QUERY_PARAMS),
+            None,
+        );
+    }
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
     let method = &request.method;
     let result = match (method, segments.as_slice()) {
         (&Method::GET, ["healthz"]) => return text(StatusCode::OK, "ok\n"),
-        (&Method::GET, ["api", "v1", "status"]) => status(node).await,
+        (&Method::GET, ["api", "v1", "status"]) => match only_known(&request, &[]) {
+            Ok(()) => status(node).await,
+            Err(e) => Err(e),
+        },
         (&Method::GET, ["api", "v1", "search"]) => search(node, &request).await,
         (&Method::GET, ["api", "v1", "initiatives", hub, slug]) => {
             initiative(node, hub, slug).await
         }
-        (&Method::GET, ["api", "v1", "hubs"]) => hubs(node).await,
+        (&Method::GET, ["api", "v1", "hubs"]) => match only_known(&request, &[]) {
+            Ok(()) => hubs(node).await,
+            Err(e) => Err(e),
+        },
         (&Method::GET, ["api", "v1", "records"]) => records(node, &request).await,
         (&Method::POST, ["api", "v1", "records"]) => ingest(node, &request).await,
         (&Method::POST, ["api", "v1", "publish"]) => publish(node, &request).await,
         (_, path) => {
-            let known = super::ROUTES
+            let allowed: Vec<&str> = super::ROUTES
                 .iter()
-                .any(|(_, pattern, _)| matches(pattern, path));
-            Err(if known {
-                ApiError::new(
+                .filter(|(_, pattern, _)| matches(pattern, path))
+                .map(|(method, _, _)| *method)
+                .collect();
+            if !allowed.is_empty() {
+                let mut response = error(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
-                    "this method is not allowed on this path",
-                )
-            } else {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no such route; see specs/http-api.yaml",
-                )
-            })
+                    &format!("this path answers {}", allowed.join(", ")),
+                    None,
+                );
+                if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                return response;
+            }
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see specs/http-api.yaml",
+            ))
         }
     };
     match result {
@@ -90,8 +110,13 @@ impl ApiError {
     }
 
     fn internal(e: impl std::fmt::Display) -> ApiError {
+        // The details (file paths…) go to the operator's log, not to clients.
         tracing::error!(error = %e, "request failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the node failed to answer; its operator will find the reason in its log",
+        )
     }
 
     fn record(e: &RecordError) -> ApiError {
@@ -214,11 +239,22 @@ async fn status(node: &Node) -> Result {
 /// Parse the search parameters.
 pub(crate) fn search_request(request: &Request) -> Result<SearchRequest> {
     let mut filters = Filters::default();
+    only_once(request, &["q", "sort", "limit", "offset"])?;
     for (name, value) in &request.query {
         match name.as_str() {
             "q" | "sort" | "limit" | "offset" => {}
-            "theme" => filters.themes.push(value.clone()),
-            "stage" => filters.stages.push(value.clone()),
+            "theme" => filters.themes.push(
+                essaim_protocol::vocab::Theme::from_code(value)
+                    .ok_or_else(|| ApiError::param("theme", format!("`{value}` is not a theme code (see specs/records.md)")))?
+                    .code()
+                    .to_owned(),
+            ),
+            "stage" => filters.stages.push(
+                essaim_protocol::vocab::Stage::from_code(value)
+                    .ok_or_else(|| ApiError::param("stage", format!("`{value}` is not a stage: emergence, experimentation, evaluation, consolidation or essaimage")))?
+                    .code()
+                    .to_owned(),
+            ),
             "licence" => filters.licences.push(value.clone()),
             "hub" => filters.hubs.push(value.clone()),
             "label" => filters.labels.push(value.clone()),
@@ -249,7 +285,7 @@ pub(crate) fn search_request(request: &Request) -> Result<SearchRequest> {
     };
     let sort = match request.param("sort") {
         None | Some("relevance") => Sort::Relevance,
-        Some("newest" | "date") => Sort::Newest,
+        Some("newest") => Sort::Newest,
         Some(other) => {
             return Err(ApiError::param(
                 "sort",
@@ -382,12 +418,56 @@ async fn hubs(node: &Node) -> Result {
     Ok(json_response(StatusCode::OK, &json!({ "hubs": hubs })))
 }
 
+/// Refuse parameters given twice where one value is expected.
+fn only_once(request: &Request, names: &[&str]) -> Result<()> {
+    for name in names {
+        if request.params(name).count() > 1 {
+            return Err(ApiError::param(
+                name,
+                format!("`{name}` is given more than once"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuse parameters a route does not know.
+fn only_known(request: &Request, known: &[&str]) -> Result<()> {
+    match request
+        .query
+        .iter()
+        .find(|(k, _)| !known.contains(&k.as_str()))
+    {
+        Some((name, _)) => Err(ApiError::param(
+            name,
+            format!(
+                "unknown parameter `{name}`: this route takes {}",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 async fn records(node: &Node, request: &Request) -> Result {
+    only_known(request, &["since", "limit"])?;
+    only_once(request, &["since", "limit"])?;
     let since = match request.param("since") {
         None => 0,
         Some(text) => text
             .parse::<u64>()
-            .map_err(|_| ApiError::param("since", "`since` is a change number (a whole number)"))?,
+            .ok()
+            .filter(|n| *n <= i64::MAX as u64)
+            .ok_or_else(|| {
+                ApiError::param(
+                    "since",
+                    "`since` is a change number (a whole number below 2^63)",
+                )
+            })?,
     };
     let limit = match request.param("limit") {
         None => 100,
@@ -460,19 +540,36 @@ async fn ingest(node: &Node, request: &Request) -> Result {
     Ok(outcome_response(&record, inserted))
 }
 
-async fn publish(node: &Node, request: &Request) -> Result {
-    let token = request
-        .headers
+/// Whether the request carries the operator token (`Authorization: Bearer
+/// <token>`, the scheme name in any case).
+pub(super) fn is_operator(node: &Node, headers: &warp::http::HeaderMap) -> bool {
+    let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !node.is_operator(token.trim()) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "publishing needs the operator token: `Authorization: Bearer <the content of operator.token in the data directory>`",
-        ));
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim());
+    node.is_operator(token)
+}
+
+/// 401, with the challenge HTTP requires.
+pub(super) fn unauthorized() -> Response {
+    let mut response = error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "publishing needs the operator token: `Authorization: Bearer <the content of operator.token in the data directory>`",
+        None,
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer realm=\"essaim\""),
+    );
+    response
+}
+
+async fn publish(node: &Node, request: &Request) -> Result {
+    if !is_operator(node, &request.headers) {
+        return Ok(unauthorized());
     }
     let text = std::str::from_utf8(&request.body).map_err(|_| {
         ApiError::new(
