@@ -43,7 +43,7 @@ pub fn catch_up(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<u64, IndexerError> {
     let start = index.watermark();
-    let last = store.counts()?.last_change;
+    let last = store.last_change()?;
     let total = last.saturating_sub(start);
     let mut since = start;
     loop {

@@ -42,6 +42,8 @@ pub const RUNNING_FILE: &str = "node.json";
 
 /// How often the indexer commits at most when records keep coming.
 const INDEX_INTERVAL: Duration = Duration::from_millis(200);
+/// How often the indexer looks for changes written by other processes.
+const EXTERNAL_CHECK: Duration = Duration::from_secs(2);
 /// Records written per store transaction at most.
 const GROUP_COMMIT_MAX: usize = 2_000;
 
@@ -565,6 +567,17 @@ async fn indexer_loop(node: Node, cancel: CancellationToken) {
         tokio::select! {
             () = node.inner.wake.notified() => {}
             () = cancel.cancelled() => return,
+            // Another process (an `essaim import`) may have written to the store.
+            () = tokio::time::sleep(EXTERNAL_CHECK) => {
+                let worker = node.clone();
+                let behind = tokio::task::spawn_blocking(move || {
+                    worker.inner.store.last_change().map(|last| last > worker.indexed())
+                })
+                .await;
+                if !matches!(behind, Ok(Ok(true))) {
+                    continue;
+                }
+            }
         }
         // Let more changes arrive so that they share one commit, unless a
         // publisher waits to read its write.

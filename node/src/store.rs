@@ -479,6 +479,18 @@ impl Store {
         })
     }
 
+    /// The last change number (0 for an empty store).
+    pub fn last_change(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            let last: i64 = conn
+                .query_row("SELECT coalesce(max(change), 0) FROM records", [], |r| {
+                    r.get(0)
+                })
+                .map_err(self.err())?;
+            Ok(last as u64)
+        })
+    }
+
     /// Record and head counts.
     pub fn counts(&self) -> Result<Counts, StoreError> {
         self.read(|conn| {
