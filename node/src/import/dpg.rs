@@ -36,10 +36,14 @@ use essaim_protocol::limits::{
     CONTACTS_MAX, DESCRIPTION_MAX, MAX_PAYLOAD_BYTES, NAME_MAX, REPOSITORIES_MAX, SLUG_MAX,
     SUMMARY_MAX, THEMES_MAX,
 };
-use essaim_protocol::record::{Email, Licence, Slug, WebUrl};
+use essaim_protocol::record::{Email, Licence, WebUrl};
 use essaim_protocol::vocab::{Stage, Theme};
 use essaim_protocol::{Body, HubId};
 use serde_json::{Map, Value, json};
+
+use super::spdx::undeprecate;
+pub use super::text::slugify;
+use super::text::{clean_line, clean_text, shorten, url_slug};
 
 /// The largest file accepted, in bytes (64 MiB); the registry's export is about 1 MB.
 pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
@@ -675,7 +679,10 @@ fn licence(record: &Map<String, Value>, warnings: &mut Vec<String>) -> Option<Li
         if let Ok(licence) = spdx.parse::<Licence>() {
             return Some(licence);
         }
-        if let Some(current) = undeprecate(spdx)
+        // The registry spaces expressions loosely; Essaim writes them with
+        // single spaces, so the rewritten form is spaced that way too.
+        let spaced = spdx.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(current) = undeprecate(&spaced)
             && let Ok(licence) = current.parse::<Licence>()
         {
             warnings.push(format!(
@@ -694,46 +701,6 @@ fn licence(record: &Map<String, Value>, warnings: &mut Vec<String>) -> Option<Li
         ));
     }
     None
-}
-
-/// An expression with the deprecated GNU ids (`GPL-3.0`, `GPL-3.0+`)
-/// replaced by the ids SPDX says they stand for (`GPL-3.0-only`,
-/// `GPL-3.0-or-later`); `None` if there is none.
-fn undeprecate(expression: &str) -> Option<String> {
-    const FAMILIES: [&str; 4] = ["GPL-", "LGPL-", "AGPL-", "GFDL-"];
-    let mut changed = false;
-    let tokens: Vec<String> = expression
-        .split_whitespace()
-        .map(|token| {
-            let open = token.len() - token.trim_start_matches('(').len();
-            let close = token.len() - token.trim_end_matches(')').len();
-            if open + close >= token.len() {
-                return token.to_owned();
-            }
-            let id = &token[open..token.len() - close];
-            let bare = id.strip_suffix('+').unwrap_or(id);
-            let version = bare.split('-').nth(1).filter(|v| {
-                v.split('.')
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            });
-            let family = FAMILIES.iter().any(|f| bare.starts_with(f));
-            if !family || version.is_none() || bare.matches('-').count() != 1 {
-                return token.to_owned();
-            }
-            changed = true;
-            let suffix = if id.ends_with('+') {
-                "-or-later"
-            } else {
-                "-only"
-            };
-            format!(
-                "{}{bare}{suffix}{}",
-                &token[..open],
-                &token[token.len() - close..]
-            )
-        })
-        .collect();
-    changed.then(|| tokens.join(" "))
 }
 
 /// Forges whose repositories live at `host/owner/name`.
@@ -856,17 +823,7 @@ fn repository_url(raw: &str, warnings: &mut Vec<String>) -> Option<String> {
 /// A repository's name: the slug of the URL's last path segment (without
 /// `.git`), else of its host, else `repo`.
 fn repository_name(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
-    let mut parts = rest.split('/').filter(|s| !s.is_empty());
-    let host = parts.next().unwrap_or_default();
-    let last = parts.next_back().unwrap_or_default();
-    let last = last.strip_suffix(".git").unwrap_or(last);
-    [last, host]
-        .into_iter()
-        .map(slugify)
-        .find(|s| !s.is_empty())
-        .unwrap_or_else(|| "repo".to_owned())
+    url_slug(url).unwrap_or_else(|| "repo".to_owned())
 }
 
 /// `organizations`, as objects.
@@ -1027,155 +984,9 @@ pub fn registry_status(stage: Option<&str>, source_file: Option<&str>) -> Option
     }
 }
 
-/// A slug made from a name: lower-case ASCII, accents folded (`é` → `e`,
-/// `ß` → `ss`, `œ` → `oe`), every other run of characters → `-`, at most
-/// 64 bytes (cut at a hyphen when one is near the end). Empty when the name
-/// has no Latin letter or digit.
-pub fn slugify(name: &str) -> String {
-    let mut slug = String::with_capacity(name.len().min(4 * SLUG_MAX));
-    let mut pending_hyphen = false;
-    'chars: for upper in name.chars() {
-        for c in upper.to_lowercase() {
-            let folded: &str = match c {
-                'a'..='z' | '0'..='9' => {
-                    let mut buf = [0u8; 4];
-                    push_slug(&mut slug, &mut pending_hyphen, c.encode_utf8(&mut buf));
-                    if slug.len() > SLUG_MAX + 8 {
-                        break 'chars;
-                    }
-                    continue;
-                }
-                _ => fold(c).unwrap_or(""),
-            };
-            if folded.is_empty() {
-                pending_hyphen = true;
-            } else {
-                push_slug(&mut slug, &mut pending_hyphen, folded);
-            }
-        }
-        if slug.len() > SLUG_MAX + 8 {
-            break;
-        }
-    }
-    if slug.len() > SLUG_MAX {
-        let cut = &slug[..SLUG_MAX];
-        let cut = match cut.rfind('-') {
-            Some(at) if at >= SLUG_MAX / 2 => &cut[..at],
-            _ => cut,
-        };
-        slug = cut.trim_end_matches('-').to_owned();
-    }
-    debug_assert!(slug.is_empty() || slug.parse::<Slug>().is_ok(), "{slug}");
-    slug
-}
-
-fn push_slug(slug: &mut String, pending_hyphen: &mut bool, part: &str) {
-    if *pending_hyphen && !slug.is_empty() {
-        slug.push('-');
-    }
-    *pending_hyphen = false;
-    slug.push_str(part);
-}
-
-/// The ASCII letters of a lower-case Latin letter with a diacritic or a ligature.
-fn fold(c: char) -> Option<&'static str> {
-    Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'ǎ' => "a",
-        'æ' => "ae",
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
-        'ď' | 'đ' | 'ð' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
-        'ĥ' | 'ħ' => "h",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' | 'ǐ' => "i",
-        'ĳ' => "ij",
-        'ĵ' => "j",
-        'ķ' => "k",
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
-        'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' | 'ǒ' => "o",
-        'œ' => "oe",
-        'ŕ' | 'ŗ' | 'ř' => "r",
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
-        'ß' => "ss",
-        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
-        'þ' => "th",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' | 'ǔ' => "u",
-        'ŵ' => "w",
-        'ý' | 'ÿ' | 'ŷ' => "y",
-        'ź' | 'ż' | 'ž' => "z",
-        _ => return None,
-    })
-}
-
-/// One line: control characters and runs of white space → one space, trimmed.
-fn clean_line(text: &str) -> String {
-    text.split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Markdown text: line ends as `\n`, no control character but `\n` and
-/// `\t`, trimmed.
-fn clean_text(text: &str) -> String {
-    text.replace("\r\n", "\n")
-        .chars()
-        .map(|c| if c == '\r' { '\n' } else { c })
-        .filter(|&c| !c.is_control() || c == '\n' || c == '\t')
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
-/// At most `max` characters (`max` ≥ 2): cut at a word boundary when one is
-/// in the second half, and ended with `…`. Says whether it cut.
-fn shorten(text: &str, max: usize) -> (String, bool) {
-    if text.chars().count() <= max {
-        return (text.to_owned(), false);
-    }
-    let end = text
-        .char_indices()
-        .nth(max.saturating_sub(1))
-        .map_or(text.len(), |(at, _)| at);
-    let keep = &text[..end];
-    let cut = match keep.rfind(char::is_whitespace) {
-        Some(at) if keep[..at].chars().count() >= max / 2 => &keep[..at],
-        _ => keep,
-    };
-    let cut = cut.trim_end_matches(|c: char| c.is_whitespace() || ",;:-(".contains(c));
-    (format!("{cut}…"), true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shorten_cuts_at_a_word() {
-        assert_eq!(shorten("abc", 3), ("abc".to_owned(), false));
-        assert_eq!(
-            shorten("hello big world", 12),
-            ("hello big…".to_owned(), true)
-        );
-        let (long, cut) = shorten(&"é".repeat(600), 500);
-        assert!(cut && long.chars().count() == 500);
-    }
-
-    #[test]
-    fn deprecated_gnu_ids() {
-        assert_eq!(undeprecate("GPL-3.0").as_deref(), Some("GPL-3.0-only"));
-        assert_eq!(
-            undeprecate("AGPL-3.0+").as_deref(),
-            Some("AGPL-3.0-or-later")
-        );
-        assert_eq!(
-            undeprecate("(LGPL-2.1 OR MIT)").as_deref(),
-            Some("(LGPL-2.1-only OR MIT)")
-        );
-        assert_eq!(undeprecate("MIT"), None);
-        assert_eq!(undeprecate("GPL-3.0-only"), None);
-    }
 
     #[test]
     fn repository_urls() {
