@@ -181,6 +181,14 @@ fn the_last_word_matches_as_a_prefix() {
         slugs(&search(&index, "épicerie sol")),
         ["epicerie-croix-rousse"]
     );
+    // One or two letters: the short-prefix field.
+    assert_eq!(
+        slugs(&search(&index, "épicerie so")),
+        ["epicerie-croix-rousse"]
+    );
+    assert_eq!(slugs(&search(&index, "atelier v")), ["atelier-velo"]);
+    // No word of the bibliothèque starts with "z": any word will do.
+    assert!(!search(&index, "bibliothèque z").all_words);
     // A prefix with a typo (7 letters: one allowed).
     assert_eq!(slugs(&search(&index, "soldiai")), ["epicerie-croix-rousse"]);
     // A finished word (followed by a space) is no prefix any more
@@ -560,10 +568,18 @@ fn upsert_replaces_and_remove_removes() {
     assert_eq!(index.num_docs(), 4);
     assert_eq!(slugs(&search(&index, "garage")), ["atelier-velo"]);
     assert!(search(&index, "participatif").hits.is_empty());
+    // Replaced documents are not counted twice in facets.
+    let mobilite = |index: &SearchIndex| {
+        let r = search(index, "");
+        let n = r.facets.theme.iter().find(|c| c.value == "mobilite");
+        (r.total, n.map(|c| c.count))
+    };
+    assert_eq!(mobilite(&index), (4, Some(2)));
     index.remove(&renamed.address).unwrap();
     index.commit(11).unwrap();
     assert_eq!(index.num_docs(), 3);
     assert!(search(&index, "garage").hits.is_empty());
+    assert_eq!(mobilite(&index), (3, Some(1)));
     // Clear, then rebuild: what comes after the clear stays.
     index.clear().unwrap();
     index.upsert(&catalogue()[0]).unwrap();
@@ -830,12 +846,11 @@ fn sentence(rng: &mut Rng, vocab: &[String], words: usize) -> String {
     s
 }
 
-fn generated(n: usize) -> Vec<InitiativeDoc> {
-    let mut rng = Rng(0x5eed_0000_e55a_0001);
-    // ~27,000 made-up words, frequency-skewed, for a realistic dictionary.
-    let vocab: Vec<String> = (0..SYLLABLES.len().pow(3))
+/// ~27,000 made-up words; drawn frequency-skewed, for a realistic dictionary.
+fn made_up_words() -> Vec<String> {
+    let s = SYLLABLES.len();
+    (0..s.pow(3))
         .map(|i| {
-            let s = SYLLABLES.len();
             format!(
                 "{}{}{}",
                 SYLLABLES[i % s],
@@ -843,7 +858,14 @@ fn generated(n: usize) -> Vec<InitiativeDoc> {
                 SYLLABLES[i / s / s]
             )
         })
-        .collect();
+        .collect()
+}
+
+/// `n` initiatives: names and texts from the real words above (each in
+/// about half of the documents: a pessimistic case) and made-up ones.
+fn generated(n: usize) -> Vec<InitiativeDoc> {
+    let mut rng = Rng(0x5eed_0000_e55a_0001);
+    let vocab = made_up_words();
     let communes = [
         "com:69123",
         "com:38185",
@@ -888,6 +910,13 @@ fn generated(n: usize) -> Vec<InitiativeDoc> {
         .collect()
 }
 
+/// Time this thread has spent on a CPU, in nanoseconds (Linux), so that the
+/// printout means something on a busy machine too.
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -921,6 +950,19 @@ fn timing() {
         ..SearchRequest::default()
     };
     let none = Filters::default();
+    // Made-up words further down the frequency ranking, as most words of a
+    // real catalogue are (the "total" column shows how many documents match).
+    let vocab = made_up_words();
+    let mid = vocab[2000].clone();
+    let two_mid = format!("{} {}", vocab[1500], vocab[2500]);
+    let mid_typo = {
+        // Swap the 3rd and 4th letters (the first letter stays).
+        let mut c: Vec<char> = vocab[1800].chars().collect();
+        c.swap(2, 3);
+        c.into_iter().collect::<String>()
+    };
+    let mid_prefix = vocab[2200].chars().take(4).collect::<String>();
+    let rare = vocab[20000].clone();
     let queries: Vec<(&str, SearchRequest)> = vec![
         ("exact 1 word", req("solidaire", &none, 20)),
         ("exact 2 words", req("jardin partagé", &none, 20)),
@@ -932,6 +974,11 @@ fn timing() {
         ("prefix 6 fuzzy", req("recycl", &none, 20)),
         ("made-up word", req("bacedi", &none, 20)),
         ("no match (OR)", req("solidaire xylophone", &none, 20)),
+        ("mid word", req(&mid, &none, 20)),
+        ("2 mid words", req(&two_mid, &none, 20)),
+        ("mid word typo", req(&mid_typo, &none, 20)),
+        ("mid prefix", req(&mid_prefix, &none, 20)),
+        ("rare word", req(&rare, &none, 20)),
         ("empty", req("", &none, 20)),
         ("empty + filter", req("", &reg84, 20)),
         ("text + filter", req("alimentation locaux", &reg84, 20)),
@@ -940,37 +987,66 @@ fn timing() {
     ];
     let rounds = 30;
     let mut all: Vec<f64> = Vec::new();
-    println!("index timing: {n} docs indexed in {added:.2?} (+ commit: {indexed:.2?} total)");
+    // As after `essaim reindex`: one segment.
+    let segments_before = index.num_segments();
+    let merging = Instant::now();
+    index.merge_segments().unwrap();
+    let merged = merging.elapsed();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "index timing: {n} docs indexed in {added:.2?} (+ commit: {indexed:.2?} total); \
+         {segments_before} segments merged into {} in {merged:.2?}; load average {}",
+        index.num_segments(),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "  {:<16} {:<28} {:>12}  {:>8} {:>8}  {:>10}",
+        "", "query", "", "wall p50", "p99", "CPU mean"
+    );
+    let mut cpu_total = 0.0;
     for (label, req) in &queries {
-        let mut times: Vec<f64> = Vec::with_capacity(rounds);
+        let mut times: Vec<f64> = Vec::new();
         let mut total = 0;
+        let c0 = thread_cpu_ns();
         for _ in 0..rounds {
             let t0 = Instant::now();
             let r = index.search(req).unwrap();
             times.push(t0.elapsed().as_secs_f64() * 1000.0);
             total = r.total;
         }
+        // On-CPU time (excludes waiting for a core on a busy machine); the
+        // clock is coarse, so only the mean over the rounds is meaningful.
+        let cpu = match (c0, thread_cpu_ns()) {
+            (Some(c0), Some(c1)) => (c1 - c0) as f64 / 1e6 / rounds as f64,
+            _ => f64::NAN,
+        };
         times.sort_by(f64::total_cmp);
         println!(
-            "  {label:<16} {:<28} total {total:>6}  p50 {:>7.2} ms  p99 {:>7.2} ms",
+            "  {label:<16} {:<28} total {total:>6}  {:>8.2} {:>8.2}  {:>10.2}",
             req.q,
             percentile(&times, 0.5),
-            percentile(&times, 0.99)
+            percentile(&times, 0.99),
+            cpu,
         );
         if req.limit > 0 {
             all.extend(times);
+            cpu_total += cpu;
         }
     }
     all.sort_by(f64::total_cmp);
     println!(
-        "  all queries: p50 {:.2} ms, p99 {:.2} ms ({} searches, {} build)",
-        percentile(&all, 0.5),
-        percentile(&all, 0.99),
+        "  all queries ({} searches, {} build): wall p50 {:.2} ms, p99 {:.2} ms; mean on-CPU {:.2} ms (all times in ms)",
         all.len(),
         if cfg!(debug_assertions) {
             "debug"
         } else {
             "release"
-        }
+        },
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        cpu_total / (queries.iter().filter(|(_, r)| r.limit > 0).count() as f64),
     );
 }

@@ -13,8 +13,10 @@ use std::collections::HashMap;
 use essaim_protocol::Territory;
 use essaim_protocol::territory::Level;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::fastfield::FacetReader;
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::columnar::{RowId, StrColumn};
+use tantivy::query::{AllQuery, EnableScoring, Query};
+use tantivy::schema::Field;
+use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyError};
 
 use super::schema::FacetKind;
 use super::{FacetCount, Facets, TerritoryCount, TerritoryLevel};
@@ -37,10 +39,45 @@ pub(super) struct Tally {
 /// The collector; see the module documentation.
 pub(super) struct FacetsCollector;
 
+/// Matching documents are buffered and their facet ordinals read in
+/// batches (one virtual call per batch instead of one per value).
+const BATCH: usize = 512;
+
 pub(super) struct FacetsSegmentCollector {
-    reader: FacetReader,
+    column: StrColumn,
     counts: Vec<u32>,
     docs: u64,
+    batch: Vec<DocId>,
+    batch_docs: Vec<DocId>,
+    rows: Vec<RowId>,
+    ords: Vec<u64>,
+}
+
+impl FacetsSegmentCollector {
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        self.batch_docs.clear();
+        self.rows.clear();
+        let column = self.column.ords();
+        column
+            .index
+            .docids_to_rowids(&self.batch, &mut self.batch_docs, &mut self.rows);
+        self.ords.clear();
+        self.ords.resize(self.rows.len(), 0);
+        column.values.get_vals(&self.rows, &mut self.ords);
+        // Values are distinct per document (deduplicated when indexing).
+        for ord in &self.ords {
+            if let Some(c) = usize::try_from(*ord)
+                .ok()
+                .and_then(|o| self.counts.get_mut(o))
+            {
+                *c += 1;
+            }
+        }
+        self.batch.clear();
+    }
 }
 
 impl Collector for FacetsCollector {
@@ -52,11 +89,18 @@ impl Collector for FacetsCollector {
         _segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<FacetsSegmentCollector> {
-        let reader = reader.facet_reader(FIELD)?;
+        let column = reader
+            .fast_fields()
+            .str(FIELD)?
+            .ok_or_else(|| TantivyError::SchemaError(format!("no facet column {FIELD:?}")))?;
         Ok(FacetsSegmentCollector {
-            counts: vec![0; reader.num_facets()],
-            reader,
+            counts: vec![0; column.num_terms()],
+            column,
             docs: 0,
+            batch: Vec::with_capacity(BATCH),
+            batch_docs: Vec::new(),
+            rows: Vec::new(),
+            ords: Vec::new(),
         })
     }
 
@@ -83,18 +127,20 @@ impl SegmentCollector for FacetsSegmentCollector {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         self.docs += 1;
-        // Values are distinct per document (deduplicated when indexing).
-        for ord in self.reader.facet_ords(doc) {
-            if let Some(c) = usize::try_from(ord)
-                .ok()
-                .and_then(|o| self.counts.get_mut(o))
-            {
-                *c += 1;
-            }
+        self.batch.push(doc);
+        if self.batch.len() >= BATCH {
+            self.flush();
         }
     }
 
-    fn harvest(self) -> Tally {
+    fn collect_block(&mut self, docs: &[DocId]) {
+        for doc in docs {
+            self.collect(*doc, 0.0);
+        }
+    }
+
+    fn harvest(mut self) -> Tally {
+        self.flush();
         let mut tally = Tally {
             docs: self.docs,
             ..Tally::default()
@@ -103,26 +149,42 @@ impl SegmentCollector for FacetsSegmentCollector {
         for (ord, n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
             bytes.clear();
             let found = self
-                .reader
-                .facet_dict()
+                .column
+                .dictionary()
                 .ord_to_term(ord as u64, &mut bytes)
                 .unwrap_or(false);
-            let Some((kind, rest)) = found
-                .then(|| std::str::from_utf8(&bytes).ok())
-                .flatten()
-                .and_then(|path| path.split_once('\0'))
-            else {
-                continue;
-            };
-            let Some(i) = FacetKind::from_step(kind)
-                .and_then(|k| FacetKind::ALL.iter().position(|a| *a == k))
-            else {
-                continue;
-            };
-            *tally.counts[i].entry(rest.to_owned()).or_insert(0) += u64::from(*n);
+            if found {
+                tally.add(&bytes, u64::from(*n));
+            }
         }
         tally
     }
+}
+
+/// The facet counts of every document, and their number, without a query:
+/// for a segment without deletions these are the document frequencies of
+/// the facet terms (no document is read); others are counted like a search.
+pub(super) fn tally_all(searcher: &Searcher, field: Field) -> tantivy::Result<Tally> {
+    let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        if reader.has_deletes() {
+            let all = AllQuery.weight(EnableScoring::disabled_from_searcher(searcher))?;
+            let segment = SegmentOrdinal::try_from(ord).unwrap_or(SegmentOrdinal::MAX);
+            fruits.push(FacetsCollector.collect_segment(all.as_ref(), segment, reader)?);
+            continue;
+        }
+        let mut tally = Tally {
+            docs: u64::from(reader.num_docs()),
+            ..Tally::default()
+        };
+        let inverted = reader.inverted_index(field)?;
+        let mut terms = inverted.terms().stream()?;
+        while terms.advance() {
+            tally.add(terms.key(), u64::from(terms.value().doc_freq));
+        }
+        fruits.push(tally);
+    }
+    FacetsCollector.merge_fruits(fruits)
 }
 
 /// The last step of an encoded facet path (steps are NUL-separated).
@@ -183,6 +245,21 @@ fn territories(counts: &HashMap<String, u64>) -> Vec<TerritoryCount> {
 }
 
 impl Tally {
+    /// Counts `n` documents for the facet whose encoded path is `path`
+    /// (`kind NUL value…`); the kinds' roots are ignored.
+    fn add(&mut self, path: &[u8], n: u64) {
+        let Some((kind, rest)) = std::str::from_utf8(path)
+            .ok()
+            .and_then(|p| p.split_once('\0'))
+        else {
+            return;
+        };
+        let Some(i) = FacetKind::ALL.iter().position(|k| k.step() == kind) else {
+            return;
+        };
+        *self.counts[i].entry(rest.to_owned()).or_insert(0) += n;
+    }
+
     pub(super) fn into_facets(self) -> Facets {
         let [theme, territory, stage, licence, hub, label] = &self.counts;
         Facets {

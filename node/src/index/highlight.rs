@@ -3,20 +3,26 @@
 //!
 //! A stored text is tokenized with offsets by the same analyzers as the index;
 //! a token is marked when its stem equals a query word's stem, when it is
-//! within the word's typo budget of it, or, for the last word, when it starts
-//! with what was typed (exactly or within the budget) — the same rules as the
-//! query, so what is marked is what made the document match.
+//! within the word's typo budget of it (same first letter), or, for the last
+//! word, when it starts with what was typed (exactly or within the budget) —
+//! the same rules as the query, so what is marked is what made the document
+//! match. The snippet is the window of about 160 bytes holding the most
+//! distinct query words, French texts first; scanning stops at the first
+//! window that holds them all.
+//!
+//! Stemming is most of the cost, so tokens that cannot match skip it (a
+//! stem keeps the first two letters of its word), and stems are cached
+//! across searches ([`StemCache`]).
 //!
 //! The output is HTML: every character of the text is escaped (texts come
 //! from untrusted records), only our `<mark>` tags are markup.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
-use tantivy::tokenizer::TokenStream;
+use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 
 use super::query::QueryWord;
-use tantivy::tokenizer::TextAnalyzer;
-
 use super::schema::{Analyzers, analyse_word, truncate};
 
 /// Target length of a snippet, in bytes of the original text (≈ characters
@@ -45,6 +51,50 @@ struct Span {
     strength: Strength,
 }
 
+/// At most this many words' stems are remembered across searches (a
+/// catalogue's vocabulary is far smaller); beyond, the cache starts over.
+const MAX_CACHED_STEMS: usize = 200_000;
+
+/// A word's French and English stems.
+struct Stems {
+    fr: Box<str>,
+    en: Box<str>,
+}
+
+/// Stems of the words seen in stored texts, shared by all searches:
+/// stemming is most of a highlight's cost, and a word's stem never changes.
+#[derive(Default)]
+pub(super) struct StemCache {
+    stems: RwLock<HashMap<Box<str>, Arc<Stems>>>,
+}
+
+impl StemCache {
+    /// The stems of a token (`typed` as written, `folded` its folded form),
+    /// from the cache or computed and remembered.
+    fn get(
+        &self,
+        fr: &mut TextAnalyzer,
+        en: &mut TextAnalyzer,
+        typed: &str,
+        folded: &str,
+    ) -> Arc<Stems> {
+        if let Some(stems) = self.stems.read().ok().and_then(|m| m.get(folded).cloned()) {
+            return stems;
+        }
+        let stems = Arc::new(Stems {
+            fr: analyse_word(fr, typed).unwrap_or_default().into(),
+            en: analyse_word(en, typed).unwrap_or_default().into(),
+        });
+        if let Ok(mut map) = self.stems.write() {
+            if map.len() >= MAX_CACHED_STEMS {
+                map.clear();
+            }
+            map.insert(folded.into(), Arc::clone(&stems));
+        }
+        stems
+    }
+}
+
 /// The best snippet window so far: its score (distinct words, strength),
 /// the text, its matches, and the window's byte range.
 struct Candidate<'t> {
@@ -60,6 +110,7 @@ struct Candidate<'t> {
 pub(super) struct Highlighter<'q> {
     words: Vec<Prepared<'q>>,
     analyzers: Analyzers,
+    stems: &'q StemCache,
     verdicts: HashMap<String, Option<(usize, Strength)>>,
 }
 
@@ -72,7 +123,11 @@ struct Prepared<'q> {
 }
 
 impl<'q> Highlighter<'q> {
-    pub(super) fn new(words: &'q [QueryWord], analyzers: Analyzers) -> Highlighter<'q> {
+    pub(super) fn new(
+        words: &'q [QueryWord],
+        analyzers: Analyzers,
+        stems: &'q StemCache,
+    ) -> Highlighter<'q> {
         Highlighter {
             words: words
                 .iter()
@@ -82,6 +137,7 @@ impl<'q> Highlighter<'q> {
                 })
                 .collect(),
             analyzers,
+            stems,
             verdicts: HashMap::new(),
         }
     }
@@ -89,7 +145,7 @@ impl<'q> Highlighter<'q> {
     /// The whole text, escaped, with matched tokens in `<mark>`.
     pub(super) fn highlight(&mut self, text: &str) -> String {
         let text = truncate(text, MAX_SCANNED_BYTES);
-        let (spans, _) = self.spans(text);
+        let (spans, _) = self.spans(text, false);
         let mut out = String::with_capacity(text.len() + 16);
         write_marked(&mut out, text, 0, text.len(), &spans);
         out
@@ -106,7 +162,7 @@ impl<'q> Highlighter<'q> {
             if text.trim().is_empty() {
                 continue;
             }
-            let (spans, tokens) = self.spans(text);
+            let (spans, tokens) = self.spans(text, true);
             if spans.is_empty() {
                 if first.is_none() {
                     first = Some((text, tokens));
@@ -145,38 +201,66 @@ impl<'q> Highlighter<'q> {
         out
     }
 
-    /// Matched spans of `text`, and every token's byte range.
-    fn spans(&mut self, text: &str) -> (Vec<Span>, Vec<(usize, usize)>) {
+    /// Matched spans of `text`, and every token's byte range. With
+    /// `until_complete`, stops once a snippet-sized window holds every
+    /// query word (reading on just far enough to place the window).
+    fn spans(&mut self, text: &str, until_complete: bool) -> (Vec<Span>, Vec<(usize, usize)>) {
         let Analyzers {
             fr,
             en,
             words: folder,
         } = &mut self.analyzers;
+        let n_words = self.words.len();
         let mut tokens: Vec<(usize, usize)> = Vec::new();
-        let mut spans = Vec::new();
+        let mut spans: Vec<Span> = Vec::new();
+        // Spans of the current window, per word, and where it starts.
+        let mut in_window = vec![0u32; n_words];
+        let (mut distinct, mut first) = (0, 0);
+        let mut read_until = usize::MAX;
         let mut stream = folder.token_stream(text);
         while stream.advance() {
             let t = stream.token();
+            if t.offset_from > read_until {
+                break;
+            }
             tokens.push((t.offset_from, t.offset_to));
-            if self.words.is_empty() || spans.len() >= MAX_SPANS {
+            if n_words == 0 || spans.len() >= MAX_SPANS || read_until != usize::MAX {
                 continue;
             }
             let verdict = match self.verdicts.get(t.text.as_str()) {
                 Some(v) => *v,
                 None => {
                     let typed = &text[t.offset_from..t.offset_to];
-                    let v = judge(&self.words, fr, en, typed, &t.text);
+                    let v = judge(&self.words, self.stems, fr, en, typed, &t.text);
                     self.verdicts.insert(t.text.clone(), v);
                     v
                 }
             };
-            if let Some((word, strength)) = verdict {
-                spans.push(Span {
-                    from: t.offset_from,
-                    to: t.offset_to,
-                    word,
-                    strength,
-                });
+            let Some((word, strength)) = verdict else {
+                continue;
+            };
+            spans.push(Span {
+                from: t.offset_from,
+                to: t.offset_to,
+                word,
+                strength,
+            });
+            if !until_complete {
+                continue;
+            }
+            if let Some(c) = in_window.get_mut(word) {
+                distinct += usize::from(*c == 0);
+                *c += 1;
+            }
+            while t.offset_to - spans[first].from > SNIPPET_BYTES {
+                if let Some(c) = in_window.get_mut(spans[first].word) {
+                    *c -= 1;
+                    distinct -= usize::from(*c == 0);
+                }
+                first += 1;
+            }
+            if distinct == n_words {
+                read_until = t.offset_to + SNIPPET_BYTES;
             }
         }
         (spans, tokens)
@@ -187,6 +271,7 @@ impl<'q> Highlighter<'q> {
 /// written, `folded` its lower-cased, folded form.
 fn judge(
     words: &[Prepared<'_>],
+    cache: &StemCache,
     fr: &mut TextAnalyzer,
     en: &mut TextAnalyzer,
     typed: &str,
@@ -194,33 +279,40 @@ fn judge(
 ) -> Option<(usize, Strength)> {
     // Stemming is the expensive part: only for tokens that could match.
     let folded_chars = folded.chars().count();
-    let mut stems: Option<(String, String)> = None;
+    let mut stems: Option<Arc<Stems>> = None;
     let mut best: Option<(usize, Strength)> = None;
     for (i, p) in words.iter().enumerate() {
         let w = p.word;
         let d = usize::from(w.typos);
-        // A stem is never longer than its word, and keeps its first two
-        // letters (Snowball only rewrites suffixes).
+        // A stem is never longer than its word and keeps its first two
+        // letters (Snowball only rewrites suffixes); typos are never on the
+        // first letter (as in the query).
         let could = folded_chars + d >= p.min_stem_chars
-            && (d > 0 || same_start(folded, &w.fr) || same_start(folded, &w.en));
+            && match d {
+                0 => same_start(folded, &w.fr, 2) || same_start(folded, &w.en, 2),
+                _ => same_start(folded, &w.fr, 1) || same_start(folded, &w.en, 1),
+            };
         let mut strength = None;
         if could {
-            let (f, e) = stems.get_or_insert_with(|| {
-                (
-                    analyse_word(fr, typed).unwrap_or_default(),
-                    analyse_word(en, typed).unwrap_or_default(),
-                )
-            });
-            if *f == w.fr || *e == w.en {
+            let stems = stems.get_or_insert_with(|| cache.get(fr, en, typed, folded));
+            let (f, e) = (&*stems.fr, &*stems.en);
+            if f == w.fr || e == w.en {
                 strength = Some(Strength::Exact);
-            } else if d > 0 && (within(f, &w.fr, d, false) || within(e, &w.en, d, false)) {
+            } else if d > 0
+                && ((same_start(f, &w.fr, 1) && within(f, &w.fr, d, false))
+                    || (same_start(e, &w.en, 1) && within(e, &w.en, d, false)))
+            {
                 strength = Some(Strength::Fuzzy);
             }
         }
         if w.prefix && strength != Some(Strength::Exact) {
             if folded.starts_with(w.folded.as_str()) {
                 strength = Some(Strength::Prefix);
-            } else if strength.is_none() && d > 0 && within(&w.folded, folded, d, true) {
+            } else if strength.is_none()
+                && d > 0
+                && same_start(folded, &w.folded, 1)
+                && within(&w.folded, folded, d, true)
+            {
                 strength = Some(Strength::Fuzzy);
             }
         }
@@ -233,10 +325,10 @@ fn judge(
     best
 }
 
-/// Whether `token` starts with the first two letters of `stem` (the first
-/// one if the stem has one).
-fn same_start(token: &str, stem: &str) -> bool {
-    let k = stem.chars().take(2).count();
+/// Whether `token` starts with the first `n` letters of `stem` (all of them
+/// if the stem is shorter).
+fn same_start(token: &str, stem: &str, n: usize) -> bool {
+    let k = stem.chars().take(n).count();
     token.chars().take(k).eq(stem.chars().take(k))
 }
 
@@ -459,8 +551,8 @@ mod tests {
         for (i, row) in d.iter_mut().enumerate() {
             row[0] = i;
         }
-        for j in 0..=b.len() {
-            d[0][j] = j;
+        for (j, cell) in d[0].iter_mut().enumerate() {
+            *cell = j;
         }
         for i in 1..=a.len() {
             for j in 1..=b.len() {

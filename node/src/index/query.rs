@@ -1,6 +1,19 @@
 //! From the visitor's text to a tantivy query: words, typo budgets, prefix on
 //! the last word, and the score tiers that put exact matches first.
 //!
+//! # Words
+//!
+//! The text (cut at 500 bytes) is split and folded like the texts were; the
+//! first 16 words count. Each is analysed with both stemmers (tantivy's fuzzy
+//! queries do not analyse their term). A word of fewer than 5 letters allows
+//! no typo, from 5 letters one, from 9 two (Meilisearch's rule, letters as
+//! typed), never on the first letter (Meilisearch counts that one double).
+//! The last word, unless followed by a separator, may be unfinished: it also
+//! matches as a prefix, with the same typo budget.
+//!
+//! Every word must match somewhere (AND); when no document has them all, any
+//! word will do (OR), and [`super::SearchResponse::all_words`] says so.
+//!
 //! # Ranking
 //!
 //! tantivy's fuzzy and prefix queries give every match the same constant
@@ -9,24 +22,31 @@
 //!
 //! | the word matched… | contribution |
 //! |---|---|
-//! | exactly (same stem) in some field | [`EXACT_TIER`] + BM25 (name ×[`NAME_BOOST`]) |
-//! | as the prefix of a word (last word only) | [`PREFIX_TIER`] |
-//! | within its typo budget | [`FUZZY_TIER`] |
+//! | exactly (same stem) in some field | [`EXACT_TIER`] + BM25 (the name again, ×[`NAME_BOOST`]) |
+//! | as the beginning of a word (last word only) | [`PREFIX_TIER`] |
+//! | within its typo budget (word, or prefix) | [`FUZZY_TIER`] per field |
 //!
 //! With at most 16 words, and BM25 far below [`EXACT_TIER`] / 16, a document
-//! with more exact words always ranks first; BM25 orders documents within a
-//! tier. When no document has every word, the query falls back to "any word"
-//! and each matched word adds [`WORD_TIER`], so more words matched ranks
-//! first (then fewer typos).
+//! with more exactly matched words always ranks first; BM25 orders documents
+//! within a tier, prefix and typo tiers order the rest. In the "any word"
+//! fallback each matched word adds [`WORD_TIER`]: more words matched first.
+//!
+//! # Cost
+//!
+//! A common word's postings are read once: the exact tier rides on the BM25
+//! query ([`Shifted`]), and the typo and prefix automata skip the exact term
+//! and walk only the terms with the same first letter ([`AutomatonExcept`]).
+//! Prefixes of one or two letters, which would expand to thousands of terms,
+//! are single terms of the `short_prefixes` field.
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{Facet, IndexRecordOption};
 use tantivy::tokenizer::TokenStream;
 use tantivy::{Score, Term};
 
+use super::matchers::{AutomatonExcept, Shifted};
 use super::schema::{
     Analyzers, FacetKind, Fields, analyse_word, facet_term, flat_facet, territory_facet, truncate,
 };
@@ -39,10 +59,15 @@ pub(super) const MAX_QUERY_WORDS: usize = 16;
 /// More values than this for one filter kind is refused.
 pub(super) const MAX_FILTER_VALUES: usize = 100;
 
+/// Added when a word matches exactly (see the module documentation).
 pub(super) const EXACT_TIER: Score = 1_000.0;
-pub(super) const PREFIX_TIER: Score = 500.0;
-pub(super) const FUZZY_TIER: Score = 1.0;
-pub(super) const WORD_TIER: Score = 100_000.0;
+/// Added when the last word begins a word of the document.
+pub(super) const PREFIX_TIER: Score = 0.4;
+/// Added per field where a word matches within its typo budget.
+pub(super) const FUZZY_TIER: Score = 0.1;
+/// Added per word matched, in the "any word" fallback.
+pub(super) const WORD_TIER: Score = 20_000.0;
+/// Weight of a match in the name, on top of the same match in the text.
 pub(super) const NAME_BOOST: Score = 2.0;
 
 /// One word of the query, analysed the way the index analysed the texts.
@@ -62,7 +87,8 @@ pub(super) struct QueryWord {
     pub(super) prefix: bool,
 }
 
-/// Typos allowed for a word of `letters` characters.
+/// Typos allowed for a word of `letters` characters (never on its first
+/// letter: see `matchers::AutomatonExcept`).
 pub(super) fn typo_budget(letters: usize) -> u8 {
     match letters {
         0..=4 => 0,
@@ -118,44 +144,61 @@ fn boxed(q: impl Query) -> Box<dyn Query> {
 }
 
 /// Everything a document may match for one word, with its tiers.
+///
+/// The exact terms' postings are read once (BM25, shifted by the tier); the
+/// typo and prefix automata skip the exact term, whose documents already
+/// matched (for a common word, its postings are most of the work).
 fn word_query(f: &Fields, w: &QueryWord) -> Box<dyn Query> {
     let fr = |field| Term::from_field_text(field, &w.fr);
     let en = |field| Term::from_field_text(field, &w.en);
-    let mut clauses: Vec<Box<dyn Query>> = Vec::with_capacity(6);
-    // BM25 on exact stems; the name field is an extra, boosted, match.
-    clauses.push(boxed(BooleanQuery::union(vec![
+    let mut clauses: Vec<Box<dyn Query>> = Vec::with_capacity(4);
+    // BM25 on exact stems (the name also counts on its own, boosted), plus
+    // the exact tier. The name is in the text fields too. When both stems
+    // agree, the English name field would only repeat the French one.
+    let mut exact = vec![
         boxed(BoostQuery::new(term_query(fr(f.name_fr)), NAME_BOOST)),
-        boxed(BoostQuery::new(term_query(en(f.name_en)), NAME_BOOST)),
         term_query(fr(f.text_fr)),
         term_query(en(f.text_en)),
-    ])));
-    // The name is also in the text fields: those two decide "exact".
-    clauses.push(boxed(ConstScoreQuery::new(
-        boxed(BooleanQuery::union(vec![
-            term_query(fr(f.text_fr)),
-            term_query(en(f.text_en)),
-        ])),
+    ];
+    if w.en != w.fr {
+        exact.push(boxed(BoostQuery::new(
+            term_query(en(f.name_en)),
+            NAME_BOOST,
+        )));
+    }
+    clauses.push(boxed(Shifted::new(
+        boxed(BooleanQuery::union(exact)),
         EXACT_TIER,
     )));
     if w.typos > 0 {
-        // FuzzyTermQuery does not analyse its term: these are stems already.
-        clauses.push(boxed(ConstScoreQuery::new(
+        // Stems: FuzzyTermQuery does not analyse its term, so the word was
+        // analysed like the texts.
+        clauses.push(boxed(BoostQuery::new(
             boxed(BooleanQuery::union(vec![
-                boxed(FuzzyTermQuery::new(fr(f.text_fr), w.typos, true)),
-                boxed(FuzzyTermQuery::new(en(f.text_en), w.typos, true)),
+                boxed(AutomatonExcept::new(f.text_fr, &w.fr, w.typos, false)),
+                boxed(AutomatonExcept::new(f.text_en, &w.en, w.typos, false)),
             ])),
             FUZZY_TIER,
         )));
     }
     if w.prefix {
-        let term = Term::from_field_text(f.words, &w.folded);
-        clauses.push(boxed(ConstScoreQuery::new(
-            boxed(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
-            PREFIX_TIER,
-        )));
+        let short = w.folded.chars().count() <= 2;
+        clauses.push(match short {
+            true => boxed(ConstScoreQuery::new(
+                boxed(TermQuery::new(
+                    Term::from_field_text(f.short_prefixes, &w.folded),
+                    IndexRecordOption::Basic,
+                )),
+                PREFIX_TIER,
+            )),
+            false => boxed(BoostQuery::new(
+                boxed(AutomatonExcept::new(f.words, &w.folded, 0, true)),
+                PREFIX_TIER,
+            )),
+        });
         if w.typos > 0 {
-            clauses.push(boxed(ConstScoreQuery::new(
-                boxed(FuzzyTermQuery::new_prefix(term, w.typos, true)),
+            clauses.push(boxed(BoostQuery::new(
+                boxed(AutomatonExcept::new(f.words, &w.folded, w.typos, true)),
                 FUZZY_TIER,
             )));
         }
@@ -179,12 +222,10 @@ pub(super) fn text_query(f: &Fields, words: &[QueryWord], mode: Mode) -> Option<
     let per_word = words.iter().map(|w| word_query(f, w));
     Some(match mode {
         Mode::All => boxed(BooleanQuery::intersection(per_word.collect())),
+        // Each word matched adds its tier: more words matched ranks first.
         Mode::Any => boxed(BooleanQuery::union(
             per_word
-                .map(|q| {
-                    let counted = boxed(ConstScoreQuery::new(q.box_clone(), WORD_TIER));
-                    boxed(BooleanQuery::union(vec![q, counted]))
-                })
+                .map(|q| boxed(Shifted::new(q, WORD_TIER)))
                 .collect(),
         )),
     })

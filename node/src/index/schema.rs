@@ -15,14 +15,15 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer, TokenizerManager,
+    TextAnalyzer, TokenStream, TokenizerManager, WhitespaceTokenizer,
 };
 use tantivy::{TantivyDocument, Term};
 
 use super::InitiativeDoc;
 
-/// Version of the layout below, written into every commit's payload.
-pub(super) const LAYOUT_VERSION: u64 = 1;
+/// Version of the layout below (fields, analyzers, facet paths), written
+/// into every commit's payload.
+pub(super) const LAYOUT_VERSION: u64 = 2;
 
 /// Tokens of this many bytes or more are dropped (same rule as tantivy's
 /// default analyzer): they are identifiers or garbage, not words.
@@ -39,6 +40,7 @@ pub(super) const MAX_STORED_TEXT_BYTES: usize = 16 * 1024;
 const FR: &str = "essaim_fr";
 const EN: &str = "essaim_en";
 const WORDS: &str = "essaim_words";
+const RAW_WORDS: &str = "essaim_raw_words";
 
 /// `SimpleTokenizer → RemoveLongFilter(40) → LowerCaser → AsciiFoldingFilter`,
 /// then the language's stemmer if any.
@@ -78,6 +80,10 @@ impl Analyzers {
         manager.register(FR, self.fr.clone());
         manager.register(EN, self.en.clone());
         manager.register(WORDS, self.words.clone());
+        manager.register(
+            RAW_WORDS,
+            TextAnalyzer::from(WhitespaceTokenizer::default()),
+        );
     }
 }
 
@@ -128,10 +134,6 @@ impl FacetKind {
             FacetKind::Label => "label",
         }
     }
-
-    pub(super) fn from_step(step: &str) -> Option<FacetKind> {
-        FacetKind::ALL.into_iter().find(|k| k.step() == step)
-    }
 }
 
 /// The schema's fields.
@@ -157,6 +159,10 @@ pub(super) struct Fields {
     pub(super) text_en: Field,
     /// Every text, folded but not stemmed, documents only: prefixes.
     pub(super) words: Field,
+    /// The first one and two letters of every word of `words`: a prefix of
+    /// one or two letters is one term here, where it would be thousands of
+    /// terms of `words`.
+    pub(super) short_prefixes: Field,
     /// Stored only: summaries then descriptions then repository text, French
     /// first, for snippets.
     pub(super) snippet_source: Field,
@@ -192,6 +198,10 @@ pub(super) fn build() -> (Schema, Fields) {
         text_fr: b.add_text_field("text_fr", indexed(FR, IndexRecordOption::WithFreqs)),
         text_en: b.add_text_field("text_en", indexed(EN, IndexRecordOption::WithFreqs)),
         words: b.add_text_field("words", indexed(WORDS, IndexRecordOption::Basic)),
+        short_prefixes: b.add_text_field(
+            "short_prefixes",
+            indexed(RAW_WORDS, IndexRecordOption::Basic),
+        ),
         snippet_source: b.add_text_field("snippet_source", stored),
         facets: b.add_facet_field("facets", FacetOptions::default()),
     };
@@ -231,8 +241,36 @@ pub(super) fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// The tantivy document for an initiative.
-pub(super) fn to_document(f: &Fields, doc: &InitiativeDoc) -> TantivyDocument {
+/// The first one and two letters of each word of `texts`, separated by
+/// spaces (indexed by a whitespace tokenizer: they are analysed already).
+fn short_prefixes<'t>(folder: &mut TextAnalyzer, texts: impl Iterator<Item = &'t str>) -> String {
+    let mut prefixes: BTreeSet<String> = BTreeSet::new();
+    for text in texts {
+        let mut stream = folder.token_stream(text);
+        while stream.advance() {
+            let word = &stream.token().text;
+            for (end, c) in word.char_indices().take(2) {
+                let prefix = &word[..end + c.len_utf8()];
+                if !prefix.contains(char::is_whitespace) && !prefixes.contains(prefix) {
+                    prefixes.insert(prefix.to_owned());
+                }
+            }
+        }
+    }
+    let mut out = String::with_capacity(prefixes.len() * 3);
+    for p in prefixes {
+        out.push_str(&p);
+        out.push(' ');
+    }
+    out
+}
+
+/// The tantivy document for an initiative; `folder` is the `words` analyzer.
+pub(super) fn to_document(
+    f: &Fields,
+    folder: &mut TextAnalyzer,
+    doc: &InitiativeDoc,
+) -> TantivyDocument {
     let mut d = TantivyDocument::new();
     d.add_text(f.address, &doc.address);
     d.add_text(f.hub, &doc.hub);
@@ -250,16 +288,14 @@ pub(super) fn to_document(f: &Fields, doc: &InitiativeDoc) -> TantivyDocument {
     d.add_text(f.name_en, &doc.name);
 
     let extra = truncate(&doc.extra_text, MAX_EXTRA_INDEXED_BYTES);
-    let is_fr = |lang: &&String| lang.as_str() == "fr";
     // French texts in the French field, every other language in the English one.
     let mut text_fr: Vec<&str> = vec![&doc.name];
     let mut text_en: Vec<&str> = vec![&doc.name];
     for map in [&doc.summary, &doc.description] {
         for (lang, text) in map {
-            if is_fr(&lang) {
-                text_fr.push(text);
-            } else {
-                text_en.push(text);
+            match lang.as_str() {
+                "fr" => text_fr.push(text),
+                _ => text_en.push(text),
             }
         }
     }
@@ -292,6 +328,10 @@ pub(super) fn to_document(f: &Fields, doc: &InitiativeDoc) -> TantivyDocument {
     for text in words.iter().filter(|t| !t.is_empty()) {
         d.add_text(f.words, text);
     }
+    d.add_text(
+        f.short_prefixes,
+        short_prefixes(folder, words.iter().copied()),
+    );
 
     // Snippet sources: French first (the UI's default language).
     for map in [&doc.summary, &doc.description] {
