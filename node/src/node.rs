@@ -271,11 +271,17 @@ impl Node {
 
     /// Bring the index up to date now, on this thread (blocking).
     pub fn index_now(&self) -> Result<u64, NodeError> {
+        // Publish the watermark after every index commit, not only at the
+        // end: readers waiting for their write wake as soon as it is in.
+        let start = self.inner.index.watermark();
+        let indexed = &self.inner.indexed;
         let watermark = catch_up(
             &self.inner.store,
             &self.inner.index,
             unix_now(),
-            &mut |_, _| {},
+            &mut |done, _| {
+                indexed.send_replace(start + done);
+            },
         )?;
         self.inner.indexed.send_replace(watermark);
         Ok(watermark)

@@ -183,6 +183,12 @@ impl Store {
                  PRAGMA busy_timeout = 5000;",
             )
             .map_err(err)?;
+        writer
+            .set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+                true,
+            )
+            .map_err(err)?;
         migrate(&writer, &shown)?;
         Ok(Store {
             path: path.to_owned(),
@@ -224,6 +230,13 @@ impl Store {
                 .map_err(self.err())?;
                 conn.busy_timeout(std::time::Duration::from_secs(5))
                     .map_err(self.err())?;
+                // Keep cached statements prepared when their bindings change
+                // (without it, this SQLite re-prepares them on every call).
+                conn.set_db_config(
+                    rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+                    true,
+                )
+                .map_err(self.err())?;
                 conn
             }
         };

@@ -145,18 +145,26 @@ impl SegmentCollector for FacetsSegmentCollector {
             docs: self.docs,
             ..Tally::default()
         };
-        let mut bytes = Vec::new();
-        for (ord, n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-            bytes.clear();
-            let found = self
-                .column
-                .dictionary()
-                .ord_to_term(ord as u64, &mut bytes)
-                .unwrap_or(false);
-            if found {
-                tally.add(&bytes, u64::from(*n));
-            }
-        }
+        // Name the counted values in one sorted pass over the dictionary
+        // (looking each up alone re-reads its block from the start).
+        let ords: Vec<u64> = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(ord, _)| ord as u64)
+            .collect();
+        let counts = &self.counts;
+        let mut next = 0usize;
+        let _ = self
+            .column
+            .dictionary()
+            .sorted_ords_to_term_cb(&ords, |bytes| {
+                if let Some(ord) = ords.get(next) {
+                    tally.add(bytes, u64::from(counts[*ord as usize]));
+                }
+                next += 1;
+            });
         tally
     }
 }
