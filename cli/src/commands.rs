@@ -116,7 +116,7 @@ pub(crate) fn init(
 
 /// Read a file (or standard input for `-`), refusing files over `limit` bytes
 /// without reading them whole.
-fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>> {
+pub(crate) fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     let shown = path.display();
     let reader: Box<dyn Read> = if path == Path::new("-") {

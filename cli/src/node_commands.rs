@@ -3,7 +3,7 @@
 //! HTTP when `essaim run` is up on the data directory, in-process otherwise —
 //! and prints the answer for people, or as it is with `--json`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -193,23 +193,11 @@ pub(crate) fn demo(global: &Global, nodes: u16, http: Option<String>) -> Result<
     })
 }
 
-fn read_text(path: &Path, limit: usize) -> Result<String> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut bytes = Vec::new();
-    std::io::Read::take(file, limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes.len() > limit {
-        bail!("{} is larger than {limit} bytes", path.display());
-    }
-    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
-}
-
 /// `essaim publish FILE`.
 pub(crate) fn publish(global: &Global, file: &Path) -> Result<()> {
     let data = global.data_dir()?;
-    let text = read_text(file, MAX_JSON_VIEW_BYTES)?;
+    let text = String::from_utf8(crate::commands::read_limited(file, MAX_JSON_VIEW_BYTES)?)
+        .with_context(|| format!("{} is not UTF-8 text", file.display()))?;
     let format = draft::Format::detect(Some(file), &text);
     let content_type = match format {
         draft::Format::Toml => "application/toml",

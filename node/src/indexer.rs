@@ -53,7 +53,7 @@ pub fn catch_up(
         };
         let mut affected = BTreeSet::new();
         for head in &heads {
-            affected_initiatives(store, head, &mut affected)?;
+            affected_initiatives(store, head, newest, &mut affected)?;
         }
         for address in &affected {
             apply(store, index, address, now)?;
@@ -65,10 +65,13 @@ pub fn catch_up(
     Ok(since)
 }
 
-/// The initiatives whose document depends on this head.
+/// The initiatives whose document depends on this head. Initiatives whose
+/// own head changed after `until` are left out: their own batch applies them
+/// (so a rebuild does not index a hub's initiatives twice).
 fn affected_initiatives(
     store: &Store,
     head: &StoredRecord,
+    until: u64,
     affected: &mut BTreeSet<Address>,
 ) -> Result<(), StoreError> {
     let address = head.record.address();
@@ -87,8 +90,13 @@ fn affected_initiatives(
             // The hub's name appears in each of its initiatives' documents.
             let mut since = 0;
             loop {
-                let page =
-                    store.heads_of_kind(Kind::Initiative, Some(&address.author), since, BATCH)?;
+                let page = store.heads_of_kind(
+                    Kind::Initiative,
+                    Some(&address.author),
+                    since,
+                    until,
+                    BATCH,
+                )?;
                 let Some(last) = page.last().map(|h| h.change) else {
                     break;
                 };

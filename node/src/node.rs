@@ -76,6 +76,12 @@ pub enum NodeError {
         /// The system's reason.
         source: std::io::Error,
     },
+    /// The group commit could not write a batch (disk full, permissions…).
+    #[error("records not stored: {reason}")]
+    Write {
+        /// The store's error.
+        reason: String,
+    },
     /// The node is shutting down.
     #[error("the node is shutting down: try again once it has restarted")]
     ShuttingDown,
@@ -323,11 +329,7 @@ impl Node {
                     .map_err(|_| NodeError::ShuttingDown)?;
                 match answer.await {
                     Ok(Ok(outcomes)) => Ok(outcomes),
-                    Ok(Err(message)) => Err(NodeError::Io {
-                        what: "cannot store the records in",
-                        path: format!("{} ({message})", self.inner.store.path().display()),
-                        source: std::io::Error::other(message),
-                    }),
+                    Ok(Err(reason)) => Err(NodeError::Write { reason }),
                     Err(_) => Err(NodeError::ShuttingDown),
                 }
             }

@@ -444,12 +444,14 @@ impl Store {
     }
 
     /// Current heads of one kind of address (`hub`, `initiative`,
-    /// `endorsement`), optionally of one author, in change order after `since`.
+    /// `endorsement`), optionally of one author, whose change is in
+    /// `since < change <= until`, in change order, at most `limit`.
     pub fn heads_of_kind(
         &self,
         addr_kind: essaim_protocol::Kind,
         author: Option<&essaim_protocol::HubId>,
         since: u64,
+        until: u64,
         limit: usize,
     ) -> Result<Vec<StoredRecord>, StoreError> {
         self.read(|conn| {
@@ -457,7 +459,8 @@ impl Store {
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM heads h JOIN records r ON r.change = h.change
                      WHERE h.addr_kind = ?1 AND (?2 IS NULL OR h.author = ?2) AND h.change > ?3
-                     ORDER BY h.change LIMIT ?4"
+                       AND h.change <= ?4
+                     ORDER BY h.change LIMIT ?5"
                 ))
                 .map_err(self.err())?;
             let rows = stmt
@@ -466,6 +469,7 @@ impl Store {
                         addr_kind.code(),
                         author.map(|a| a.to_string()),
                         since as i64,
+                        until.min(i64::MAX as u64) as i64,
                         limit as i64
                     ],
                     raw_row,

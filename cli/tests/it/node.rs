@@ -334,3 +334,50 @@ fn export_then_import_into_a_running_node() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A new version of the hub record reaches the documents of the hub's
+/// initiatives (the hub's name is shown with every hit), and a reindex
+/// gives the same answers.
+#[test]
+fn renaming_the_hub_reaches_its_initiatives_and_survives_a_reindex() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    let d = data.to_str().unwrap();
+    assert!(
+        essaim(&[
+            "init",
+            "--data-dir",
+            d,
+            "--name",
+            "Ancien nom",
+            "--kind",
+            "ruche"
+        ])
+        .status
+        .success()
+    );
+    let out = essaim(&[
+        "publish",
+        root()
+            .join("examples/epicerie-solidaire-lyon.toml")
+            .to_str()
+            .unwrap(),
+        "--data-dir",
+        d,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rename = tmp.path().join("hub.toml");
+    std::fs::write(
+        &rename,
+        "kind = \"hub\"\nslug = \"profile\"\nname = \"Nouveau nom\"\nhub_kind = \"ruche\"\n",
+    )
+    .unwrap();
+    let out = essaim(&["publish", rename.to_str().unwrap(), "--data-dir", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hub_name = |data: &Path| search_json(data, &["pentes"])["hits"][0]["hub_name"].clone();
+    assert_eq!(hub_name(&data), "Nouveau nom");
+    let out = essaim(&["reindex", "--data-dir", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(hub_name(&data), "Nouveau nom");
+    assert_eq!(search_json(&data, &["pentes"])["total"], 1);
+}

@@ -398,7 +398,7 @@ async fn hubs(node: &Node) -> Result {
     let heads = blocking(move || {
         worker
             .store()
-            .heads_of_kind(Kind::Hub, None, 0, 10_000)
+            .heads_of_kind(Kind::Hub, None, 0, u64::MAX, 10_000)
             .map_err(ApiError::internal)
     })
     .await?;
