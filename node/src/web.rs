@@ -1,4 +1,5 @@
-//! The node's HTTP server (warp): the JSON API under `/api/v1` and `/healthz`.
+//! The node's HTTP server (warp): the HTML UI ([`ui`]), the JSON API under
+//! `/api/v1`, and `/healthz`.
 //!
 //! warp serves; routing is one explicit table ([`ROUTES`]) so that the
 //! OpenAPI description (`specs/http-api.yaml`) can be checked against it,
@@ -8,6 +9,7 @@
 //! the limit gets 413 without being read in full.
 
 mod api;
+mod ui;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -140,29 +142,31 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
 
 /// The warp filter that serves the node.
 pub fn routes(node: Node) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let ui = std::sync::Arc::new(ui::UiState::default());
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::method()
         .and(warp::path::full())
         .and(query)
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
-        .and(warp::any().map(move || node.clone()))
+        .and(warp::any().map(move || (node.clone(), ui.clone())))
         .then(
             |method: Method,
              path: warp::path::FullPath,
              query: String,
              headers: HeaderMap,
              body,
-             node: Node| async move {
-                handle(node, method, path.as_str().to_owned(), query, headers, body).await
+             (node, ui): (Node, std::sync::Arc<ui::UiState>)| async move {
+                handle(&node, &ui, method, path.as_str(), query, headers, body).await
             },
         )
 }
 
 async fn handle<S, B>(
-    node: Node,
+    node: &Node,
+    ui: &ui::UiState,
     method: Method,
-    path: String,
+    path: &str,
     query: String,
     headers: HeaderMap,
     body: S,
@@ -171,14 +175,17 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
     B: warp::Buf,
 {
-    let segments = split_path(&path);
+    let segments = split_path(path);
     let query = parse_query(&query);
-    // Publishing needs the operator token: refuse before reading a body.
-    if method == Method::POST
-        && segments == ["api", "v1", "publish"]
-        && !api::is_operator(&node, &headers)
-    {
-        return api::unauthorized();
+    let is_ui = ui::is_ui_path(&segments);
+    // Writes as this hub need the operator: refuse before reading a body.
+    if method == Method::POST {
+        if segments == ["api", "v1", "publish"] && !api::is_operator(node, &headers) {
+            return api::unauthorized();
+        }
+        if is_ui && ui::post_needs_session(&segments) && !ui::has_session(ui, &headers) {
+            return ui::forbidden_without_session();
+        }
     }
     let body = if method == Method::POST {
         match read_limited(&headers, body).await {
@@ -195,7 +202,11 @@ where
         headers,
         body,
     };
-    api::dispatch(&node, request).await
+    if is_ui {
+        ui::dispatch(node, ui, request, path).await
+    } else {
+        api::dispatch(node, request).await
+    }
 }
 
 /// Read a body within [`MAX_BODY_BYTES`]; 413 as soon as it is exceeded

@@ -1,0 +1,1 @@
+// Essaim: progressive enhancement only; every page works without it.
