@@ -1484,7 +1484,7 @@ stage = "emergence"
 
 fn routing(api: &Api) {
     for (method, target) in [
-        ("GET", "/"),
+        ("GET", "/api"),
         ("GET", "/api/v1/nope"),
         ("GET", "/api/v2/status"),
         ("POST", "/api/v1/initiatives"),
