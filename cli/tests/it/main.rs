@@ -2,6 +2,7 @@
 //! on 2 cores), a module per area, a shared `util`.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
+mod browser;
 mod cli;
 mod node;
 mod util;
