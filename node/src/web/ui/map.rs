@@ -348,7 +348,7 @@ pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
                     )) }
                     @for o in outlines() {
                         @let n = count(&o.code);
-                        a.dep class=(format!("c{}", scale.bucket(n))) data-code=(o.code)
+                        a class=(format!("dep c{}", scale.bucket(n))) data-code=(o.code)
                             href=(departement_href(&o.code)) {
                             title { (o.name) " — " (initiatives(ctx, n)) }
                             path d=(o.d) {}

@@ -149,9 +149,10 @@ impl View<'_> {
                 .to_owned()
         } else {
             format!(
-                "{} « {} »",
-                self.t("Recherche", "Search for"),
-                self.params.q
+                "{}{}{}",
+                self.t("Recherche « ", "Search for “"),
+                self.params.q,
+                self.t(" »", "”")
             )
         }
     }
@@ -229,16 +230,15 @@ impl View<'_> {
         }
     }
 
-    /// What the catalogue is for, when nothing is asked yet.
+    /// When nothing is asked yet: what the list below is.
     fn intro(&self) -> Markup {
         html! {
             div.intro {
-                p { (self.t(
-                    "Essaim rassemble des initiatives de l'économie sociale et solidaire qui marchent — épiceries solidaires, tiers-lieux, mobilité rurale, insertion… — avec leur code, leurs résultats et qui les recommande. Cherchez par mot, par thème ou par territoire, puis contactez l'équipe ou réutilisez ses outils.",
-                    "Essaim gathers social and solidarity economy initiatives that work — community groceries, third places, rural mobility, work integration… — with their code, their results and who vouches for them. Search by word, theme or territory, then contact the team or reuse their tools.",
-                )) }
-                p.intro-links {
-                    a href="/map" { (self.t("Voir la carte des initiatives", "See the map of initiatives")) }
+                h2 { (self.t("Les dernières initiatives publiées", "The latest initiatives")) }
+                p {
+                    (self.t("Parcourez-les, filtrez par thème ou territoire, ou ", "Browse them, filter by theme or territory, or "))
+                    a href="/map" { (self.t("cherchez sur la carte", "look on the map")) }
+                    "."
                 }
             }
         }
@@ -255,7 +255,7 @@ impl View<'_> {
                                 a.active-filter href=(self.params.without_filter(*facet, value))
                                     data-facet=(facet.param()) data-value=(value) {
                                     span.visually-hidden { (self.t("Retirer le filtre ", "Remove the filter ")) }
-                                    (facet.title(self.lang())) " : " (self.value_label(*facet, value))
+                                    (facet.title(self.lang())) (self.t(" : ", ": ")) (self.value_label(*facet, value))
                                     span.remove aria-hidden="true" { " ×" }
                                 }
                             }
@@ -327,8 +327,14 @@ impl View<'_> {
                         li { (self.t("Vérifiez l'orthographe des mots.", "Check the spelling of the words.")) }
                     }
                     @if words.len() > 1 {
-                        li { (self.t("Essayez moins de mots, par exemple ", "Try fewer words, for example "))
-                            a href=(self.params.with_q(words[0])) { "« " (words[0]) " »" } "." }
+                        li {
+                            (self.t("Essayez moins de mots : ", "Try fewer words: "))
+                            @for (i, word) in words.iter().take(4).enumerate() {
+                                @if i > 0 { ", " }
+                                a href=(self.params.with_q(word)) { (self.t("« ", "“")) (word) (self.t(" »", "”")) }
+                            }
+                            "."
+                        }
                     }
                     @if !self.params.filters.is_empty() {
                         li {
@@ -336,7 +342,7 @@ impl View<'_> {
                             @for (i, (facet, value)) in self.params.filters.iter().enumerate() {
                                 @if i > 0 { ", " }
                                 a href=(self.params.without_filter(*facet, value)) {
-                                    (facet.title(self.lang())) " : " (self.value_label(*facet, value))
+                                    (facet.title(self.lang())) (self.t(" : ", ": ")) (self.value_label(*facet, value))
                                 }
                             }
                             @if self.params.filters.len() > 1 {
@@ -493,6 +499,10 @@ impl View<'_> {
                 h1 { (self.t(
                     "Trouvez une solution qui a fait ses preuves ailleurs, et essaimez-la chez vous",
                     "Find a solution that has proven itself elsewhere, and replicate it where you are",
+                )) }
+                p.hero-lead { (self.t(
+                    "Épiceries solidaires, tiers-lieux, mobilité rurale, insertion… Essaim rassemble des initiatives de l'économie sociale et solidaire qui marchent, avec leurs outils libres, leurs résultats et qui les soutient.",
+                    "Community groceries, third places, rural mobility, work integration… Essaim gathers social and solidarity economy initiatives that work, with their open-source tools, their results and who backs them.",
                 )) }
                 (self.form())
             }
