@@ -1,0 +1,323 @@
+//! The search page and the map over HTTP: a real node with the sample
+//! catalogue on a loopback port, asked as a browser would. Checks the
+//! elements the browser tests and the script rely on (`ui-contract`), the
+//! security headers, that hostile input comes back escaped, and that bad
+//! parameters give the page with a message — never a 500.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use essaim_node::catalogue;
+use essaim_node::datadir::{self, DataDir, HubProfile};
+use essaim_node::node::{Node, NodeError};
+use essaim_node::store::Source;
+use essaim_protocol::vocab::HubKind;
+use essaim_protocol::{SignedRecord, Territory};
+
+/// Bound on every wait for the network.
+const NET_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running node with the sample catalogue; stops when dropped.
+struct TestNode {
+    addr: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), NodeError>>>,
+    agent: ureq::Agent,
+    _dir: tempfile::TempDir,
+}
+
+fn spawn_node() -> TestNode {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::locate(Some(dir.path().join("hub"))).unwrap();
+    let now = essaim_node::unix_now();
+    let profile = HubProfile {
+        name: Some("Ruche de test".into()),
+        kind: HubKind::Ruche,
+        territories: vec![Territory::parse("dep:69").unwrap()],
+    };
+    datadir::init(&data, profile, now).unwrap();
+    let node = Node::open(&data).unwrap();
+    let records: Vec<SignedRecord> = catalogue::sample(now)
+        .unwrap()
+        .into_iter()
+        .flat_map(|hub| hub.records)
+        .collect();
+    node.ingest_blocking(records.into_iter().map(|r| (r, Source::Import)).collect())
+        .unwrap();
+    node.index_now().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = runtime.spawn(node.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(NET_TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    TestNode {
+        addr,
+        runtime,
+        stop: Some(stop),
+        task: Some(task),
+        agent,
+        _dir: dir,
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let outcome = self
+                .runtime
+                .block_on(async { tokio::time::timeout(NET_TIMEOUT, task).await });
+            if !std::thread::panicking() {
+                assert!(
+                    matches!(outcome, Ok(Ok(Ok(())))),
+                    "the node did not stop cleanly: {outcome:?}"
+                );
+            }
+        }
+    }
+}
+
+/// An answer: status, headers of interest, body.
+struct Page {
+    status: u16,
+    csp: String,
+    server_timing: String,
+    body: String,
+}
+
+impl TestNode {
+    /// GET a path (with query), as a French-speaking browser.
+    fn get(&self, target: &str) -> Page {
+        let url = format!("http://{}{target}", self.addr);
+        let response = self
+            .agent
+            .get(&url)
+            .header("Accept-Language", "fr-FR,fr;q=0.9")
+            .call()
+            .unwrap_or_else(|e| panic!("GET {target}: {e}"));
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let status = response.status().as_u16();
+        let csp = header("content-security-policy");
+        let server_timing = header("server-timing");
+        let body = response.into_body().read_to_string().unwrap();
+        Page {
+            status,
+            csp,
+            server_timing,
+            body,
+        }
+    }
+}
+
+impl Page {
+    /// A 200 with the UI's headers.
+    fn assert_ok(&self, what: &str) {
+        assert_eq!(self.status, 200, "{what}: {}", self.body);
+        assert!(
+            self.csp.contains("script-src 'self'") && self.csp.contains("style-src 'self'"),
+            "{what}: CSP {:?}",
+            self.csp
+        );
+        assert!(
+            self.server_timing.starts_with("app;dur="),
+            "{what}: Server-Timing {:?}",
+            self.server_timing
+        );
+    }
+
+    fn assert_has(&self, what: &str, needles: &[&str]) {
+        for needle in needles {
+            assert!(
+                self.body.contains(needle),
+                "{what}: no {needle:?} in\n{}",
+                self.body
+            );
+        }
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.body.matches(needle).count()
+    }
+}
+
+#[test]
+fn the_search_page_has_what_the_script_and_the_tests_rely_on() {
+    let node = spawn_node();
+
+    let home = node.get("/");
+    home.assert_ok("/");
+    home.assert_has(
+        "/",
+        &[
+            r#"<form id="search" role="search" method="get" action="/">"#,
+            r#"<label for="q">"#,
+            r#"<input id="q" type="search" name="q""#,
+            r#"<select id="sort" name="sort">"#,
+            r#"<button type="submit">"#,
+            r#"<div id="results-region""#,
+            r#"<p id="total" data-total="37">"#,
+            r#"id="active-filters""#,
+            r#"<ol id="results""#,
+            r#"<li class="result">"#,
+            r#"<a class="result-link" href="/i/"#,
+            r#"<nav id="facets""#,
+            r#"<section class="facet" data-facet="theme""#,
+            r#"<section class="facet" data-facet="territory""#,
+            r#"<section class="facet" data-facet="stage""#,
+            r#"<section class="facet" data-facet="hub""#,
+            r#"<a class="facet-value" href="/?theme=alimentation" data-value="alimentation">"#,
+            "Alimentation durable",
+            r#"<nav class="pagination""#,
+            r#"rel="next" href="/?page=2""#,
+            "essaimez-la chez vous",
+            "/assets/app.js?v=",
+        ],
+    );
+    assert_eq!(home.count(r#"<li class="result">"#), 20);
+
+    // Page 2: the rest, a link back.
+    let second = node.get("/?page=2");
+    second.assert_ok("/?page=2");
+    assert_eq!(second.count(r#"<li class="result">"#), 17);
+    second.assert_has("/?page=2", &[r#"rel="prev" href="/""#]);
+
+    // The script's fragment: only the region, with highlights.
+    let partial = node.get("/?q=epicerie&partial=1");
+    partial.assert_ok("partial");
+    assert!(
+        partial.body.starts_with(r#"<div id="results-region""#),
+        "{}",
+        partial.body
+    );
+    assert!(!partial.body.contains("<html"), "{}", partial.body);
+    partial.assert_has("partial", &["<mark>", r#"class="snippet""#]);
+
+    // A filter: applied, removable, and shown in the facet as applied.
+    let filtered = node.get("/?q=epicerie&theme=alimentation");
+    filtered.assert_ok("filtered");
+    filtered.assert_has(
+        "filtered",
+        &[
+            r#"<a class="active-filter" href="/?q=epicerie" data-facet="theme" data-value="alimentation">"#,
+            r#"aria-current="true""#,
+            r#"<input type="hidden" name="theme" value="alimentation">"#,
+        ],
+    );
+
+    // Nothing found: what to try.
+    let none = node.get("/?q=zzqqxxw+wwvvkk&theme=sante");
+    none.assert_ok("no results");
+    none.assert_has(
+        "no results",
+        &[
+            r#"<div id="no-results">"#,
+            r#"data-total="0""#,
+            r#"href="/?q=zzqqxxw+wwvvkk""#,
+            r#"href="/?theme=alimentation""#,
+        ],
+    );
+
+    // English: the vocabularies too.
+    let english = node.get("/?lang=en&q=epicerie");
+    english.assert_ok("English");
+    english.assert_has(
+        "English",
+        &[
+            "Sustainable food",
+            "Refine the search",
+            r#"<html lang="en">"#,
+        ],
+    );
+}
+
+#[test]
+fn hostile_and_bad_parameters_give_the_page_not_an_error() {
+    let node = spawn_node();
+
+    let hostile = node.get("/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+    hostile.assert_ok("hostile query");
+    assert!(
+        !hostile.body.contains("<script>alert(1)"),
+        "{}",
+        hostile.body
+    );
+    hostile.assert_has("hostile query", &["&lt;script&gt;alert(1)&lt;/script&gt;"]);
+    let partial = node.get("/?q=%22%3E%3Cimg+src%3Dx+onerror%3Dalert(1)%3E&partial=1");
+    partial.assert_ok("hostile partial");
+    assert!(!partial.body.contains("<img"), "{}", partial.body);
+
+    for target in [
+        "/?theme=nope",
+        "/?territory=dep:999",
+        "/?stage=%3Cb%3E",
+        "/?sort=random",
+        "/?page=0",
+        "/?page=-1",
+        "/?page=999999999999999999999",
+        "/?colour=red",
+        "/?hub=%00",
+        "/?q=a&q=b&sort=newest&sort=relevance",
+        "/?theme=nope&partial=1",
+    ] {
+        let page = node.get(target);
+        page.assert_ok(target);
+        if target != "/?q=a&q=b&sort=newest&sort=relevance" {
+            page.assert_has(target, &[r#"id="query-problems""#]);
+        }
+        page.assert_has(target, &[r#"<div id="results-region""#]);
+    }
+    // The bad value comes back escaped in the message.
+    let page = node.get("/?theme=%3Cscript%3Ex");
+    assert!(!page.body.contains("<script>x"), "{}", page.body);
+}
+
+#[test]
+fn the_map_links_every_departement_to_its_search() {
+    let node = spawn_node();
+    let map = node.get("/map");
+    map.assert_ok("/map");
+    map.assert_has(
+        "/map",
+        &[
+            r#"<svg id="map" viewBox="0 0 613 585""#,
+            r#"data-code="69" href="/?territory=dep:69""#,
+            r#"data-code="2A" href="/?territory=dep:2A""#,
+            r#"<ul id="overseas""#,
+            r#"data-code="971" href="/?territory=dep:971""#,
+            r#"data-code="976""#,
+            r#"<div id="map-legend">"#,
+            r#"<table id="map-counts">"#,
+            "Victor Cazanave, svg-maps",
+            r#"href="https://creativecommons.org/licenses/by/4.0/""#,
+            "Rhône — ",
+        ],
+    );
+    assert_eq!(map.count(r#"<a class="dep c"#), 96);
+    assert!(!map.body.contains("style="), "no inline style (CSP)");
+    // The Rhône has initiatives in the sample: not in the "none" class.
+    assert!(!map.body.contains(r#"<a class="dep c0" data-code="69""#));
+}
