@@ -320,4 +320,17 @@ fn the_map_links_every_departement_to_its_search() {
     assert!(!map.body.contains("style="), "no inline style (CSP)");
     // The Rhône has initiatives in the sample: not in the "none" class.
     assert!(!map.body.contains(r#"<a class="dep c0" data-code="69""#));
+
+    // The map of a search: its départements lead to the search there.
+    let food = node.get("/map?theme=alimentation&colour=red");
+    food.assert_ok("/map?theme=alimentation");
+    food.assert_has(
+        "/map?theme=alimentation",
+        &[
+            r#"data-code="69" href="/?theme=alimentation&amp;territory=dep%3A69""#,
+            r#"href="/?theme=alimentation""#,
+            r#"id="query-problems""#,
+        ],
+    );
+    assert!(food.count(r#"<a class="dep c0""#) > map.count(r#"<a class="dep c0""#));
 }

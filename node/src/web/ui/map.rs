@@ -21,6 +21,8 @@ use maud::{Markup, html};
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+use super::search::params::SearchParams;
+use super::search::value_label;
 use super::{Ctx, Nav, blocking, internal_error};
 use crate::index::{SearchRequest, TerritoryLevel};
 use crate::node::Node;
@@ -281,11 +283,6 @@ fn initiatives(ctx: &Ctx, n: u64) -> String {
     }
 }
 
-/// The search link for a département.
-fn departement_href(code: &str) -> String {
-    format!("/?territory=dep:{code}")
-}
-
 /// The name of a département code, or the code itself.
 fn departement_name(code: &str) -> String {
     Territory::parse(&format!("dep:{code}"))
@@ -293,14 +290,16 @@ fn departement_name(code: &str) -> String {
         .unwrap_or_else(|_| code.to_owned())
 }
 
-/// Initiatives per département code (bare, `69`), for the whole catalogue.
-async fn counts(node: &Node) -> Option<HashMap<String, u64>> {
+/// Initiatives per département code (bare, `69`) among those the search
+/// finds (all of them for an empty search).
+async fn counts(node: &Node, params: &SearchParams) -> Option<HashMap<String, u64>> {
     let worker = node.clone();
+    let request = SearchRequest {
+        limit: 0,
+        offset: 0,
+        ..params.request()
+    };
     blocking(move || {
-        let request = SearchRequest {
-            limit: 0,
-            ..SearchRequest::default()
-        };
         let response = worker.index().search(&request).map_err(|e| e.to_string())?;
         Ok(response
             .facets
@@ -315,7 +314,9 @@ async fn counts(node: &Node) -> Option<HashMap<String, u64>> {
 
 /// `GET /map`.
 pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
-    let Some(counts) = counts(node).await else {
+    // The map of a search (`/map?theme=…`) counts what it finds.
+    let params = SearchParams::parse(&ctx.query);
+    let Some(counts) = counts(node, &params).await else {
         return internal_error(ctx);
     };
     let count = |code: &str| counts.get(code).copied().unwrap_or(0);
@@ -338,6 +339,28 @@ pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
             "Chaque département est coloré selon le nombre d'initiatives qui y agissent. Choisissez un département pour voir ses initiatives.",
             "Each département is coloured by the number of initiatives acting there. Choose a département to see its initiatives.",
         )) }
+        @if !params.problems.is_empty() {
+            div.notice #query-problems role="status" {
+                ul { @for problem in &params.problems { li { (problem.message(ctx.lang)) } } }
+            }
+        }
+        @if !params.is_browsing() {
+            p.map-search {
+                (ctx.t("Initiatives de la recherche ", "Initiatives of the search "))
+                @if !params.q.is_empty() {
+                    strong { (ctx.t("« ", "“")) (params.q) (ctx.t(" »", "”")) }
+                    " "
+                }
+                @for (i, (facet, value)) in params.filters.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    span.chip { (facet.title(ctx.lang)) (ctx.t(" : ", ": ")) (value_label(ctx.lang, *facet, value)) }
+                }
+                " — "
+                a href=(params.href()) { (ctx.t("voir la liste", "see the list")) }
+                " · "
+                a href="/map" { (ctx.t("toute la carte", "the whole map")) }
+            }
+        }
         div.map-layout {
             figure.map-figure {
                 svg #map viewBox=(VIEW_BOX) role="group"
@@ -349,7 +372,7 @@ pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
                     @for o in outlines() {
                         @let n = count(&o.code);
                         a class=(format!("dep c{}", scale.bucket(n))) data-code=(o.code)
-                            href=(departement_href(&o.code)) {
+                            href=(params.in_departement(&o.code)) {
                             title { (o.name) " — " (initiatives(ctx, n)) }
                             path d=(o.d) {}
                         }
@@ -369,7 +392,7 @@ pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
                         @let n = count(code);
                         li {
                             a class=(format!("dep-chip c{}", scale.bucket(n))) data-code=(code)
-                                href=(departement_href(code)) {
+                                href=(params.in_departement(code)) {
                                 span.dep-name { (departement_name(code)) }
                                 " "
                                 span.dep-count { (initiatives(ctx, n)) }
@@ -397,7 +420,7 @@ pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
                     tbody {
                         @for (code, name, n) in &table {
                             tr {
-                                th scope="row" { a href=(departement_href(code)) { (name) " (" (code) ")" } }
+                                th scope="row" { a href=(params.in_departement(code)) { (name) " (" (code) ")" } }
                                 td { (n) }
                             }
                         }

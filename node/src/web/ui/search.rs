@@ -8,7 +8,7 @@
 //! the hubs' profiles when a facet names a hub not seen yet (at most every
 //! [`HUB_NAMES_REFRESH`]).
 
-mod params;
+pub(super) mod params;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -106,6 +106,37 @@ fn short_hub(id: &str) -> String {
     }
 }
 
+/// A filter's value for people, in the page's language (a hub by the
+/// name last seen for it, without reading the store).
+pub(super) fn value_label(lang: Lang, facet: Facet, value: &str) -> String {
+    match facet {
+        Facet::Theme => Theme::from_code(value).map_or(value, |t| t.label(lang)),
+        Facet::Stage => Stage::from_code(value).map_or(value, |s| s.label(lang)),
+        Facet::Territory => Territory::parse(value).map_or(value, |t| t.name()),
+        Facet::Hub => {
+            let cache = match HUB_NAMES.lock() {
+                Ok(cache) => cache,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            return cache
+                .names
+                .get(value)
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .unwrap_or_else(|| short_hub(value));
+        }
+        Facet::Label => WELL_KNOWN_LABELS
+            .iter()
+            .find(|(fr, _)| *fr == value)
+            .map_or(value, |(fr, en)| match lang {
+                Lang::Fr => fr,
+                Lang::En => en,
+            }),
+        Facet::Licence => value,
+    }
+    .to_owned()
+}
+
 impl View<'_> {
     fn t<'s>(&self, fr: &'s str, en: &'s str) -> &'s str {
         self.ctx.t(fr, en)
@@ -126,20 +157,9 @@ impl View<'_> {
     /// A facet value for people, in the page's language.
     fn value_label(&self, facet: Facet, value: &str) -> String {
         match facet {
-            Facet::Theme => Theme::from_code(value).map_or(value, |t| t.label(self.lang())),
-            Facet::Stage => Stage::from_code(value).map_or(value, |s| s.label(self.lang())),
-            Facet::Territory => Territory::parse(value).map_or(value, |t| t.name()),
-            Facet::Hub => return self.hub_name(value),
-            Facet::Label => WELL_KNOWN_LABELS
-                .iter()
-                .find(|(fr, _)| *fr == value)
-                .map_or(value, |(fr, en)| match self.lang() {
-                    Lang::Fr => fr,
-                    Lang::En => en,
-                }),
-            Facet::Licence => value,
+            Facet::Hub => self.hub_name(value),
+            _ => value_label(self.lang(), facet, value),
         }
-        .to_owned()
     }
 
     /// The page's title: the query, or what the catalogue is.
@@ -195,8 +215,14 @@ impl View<'_> {
                             " · " (self.t("page", "page")) " " (self.params.page) " / " (self.pages())
                         }
                     }
-                    @if total > 0 {
-                        a.to-facets href="#facets" { (self.t("Affiner", "Refine")) }
+                    span.head-links {
+                        @if total > 0 {
+                            a.to-facets href="#facets" { (self.t("Affiner", "Refine")) }
+                            " "
+                        }
+                        @if total > 0 && !self.params.is_browsing() {
+                            a.on-map href=(self.params.map_href()) { (self.t("Voir sur la carte", "See on the map")) }
+                        }
                     }
                 }
                 (self.active_filters())
@@ -500,10 +526,14 @@ impl View<'_> {
                     "Trouvez une solution qui a fait ses preuves ailleurs, et essaimez-la chez vous",
                     "Find a solution that has proven itself elsewhere, and replicate it where you are",
                 )) }
-                p.hero-lead { (self.t(
-                    "Épiceries solidaires, tiers-lieux, mobilité rurale, insertion… Essaim rassemble des initiatives de l'économie sociale et solidaire qui marchent, avec leurs outils libres, leurs résultats et qui les soutient.",
-                    "Community groceries, third places, rural mobility, work integration… Essaim gathers social and solidarity economy initiatives that work, with their open-source tools, their results and who backs them.",
-                )) }
+                // Said once, to the newcomer; a shared search link goes
+                // straight to its results.
+                @if self.params.is_browsing() {
+                    p.hero-lead { (self.t(
+                        "Épiceries solidaires, tiers-lieux, mobilité rurale, insertion… Essaim rassemble des initiatives de l'économie sociale et solidaire qui marchent, avec leurs outils libres, leurs résultats et qui les soutient.",
+                        "Community groceries, third places, rural mobility, work integration… Essaim gathers social and solidarity economy initiatives that work, with their open-source tools, their results and who backs them.",
+                    )) }
+                }
                 (self.form())
             }
             (self.region())

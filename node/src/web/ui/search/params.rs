@@ -12,9 +12,9 @@ use super::super::layout::query_string;
 use crate::index::{Filters, MAX_OFFSET, SearchRequest, Sort};
 
 /// Results per page.
-pub(super) const PER_PAGE: usize = 20;
+pub(in crate::web::ui) const PER_PAGE: usize = 20;
 /// The highest page number that can be asked for.
-pub(super) const MAX_PAGE: usize = MAX_OFFSET / PER_PAGE + 1;
+pub(in crate::web::ui) const MAX_PAGE: usize = MAX_OFFSET / PER_PAGE + 1;
 /// Free-text filter values (licence, hub, label) longer than this are dropped.
 const MAX_VALUE_BYTES: usize = 200;
 /// At most this many filters are applied (more are dropped with a message).
@@ -22,7 +22,7 @@ const MAX_FILTERS: usize = 24;
 
 /// A kind of filter, as the query string and the facets name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Facet {
+pub(in crate::web::ui) enum Facet {
     /// Theme code.
     Theme,
     /// Territory code (`reg:84`, `dep:69`, `com:69123`, `FR`).
@@ -39,7 +39,7 @@ pub(super) enum Facet {
 
 impl Facet {
     /// Every kind, in the order the page shows them.
-    pub(super) const ALL: [Facet; 6] = [
+    pub(in crate::web::ui) const ALL: [Facet; 6] = [
         Facet::Theme,
         Facet::Territory,
         Facet::Stage,
@@ -49,7 +49,7 @@ impl Facet {
     ];
 
     /// The query parameter (and `data-facet`).
-    pub(super) fn param(self) -> &'static str {
+    pub(in crate::web::ui) fn param(self) -> &'static str {
         match self {
             Facet::Theme => "theme",
             Facet::Territory => "territory",
@@ -65,7 +65,7 @@ impl Facet {
     }
 
     /// The kind's name for people.
-    pub(super) fn title(self, lang: Lang) -> &'static str {
+    pub(in crate::web::ui) fn title(self, lang: Lang) -> &'static str {
         let (fr, en) = match self {
             Facet::Theme => ("Thème", "Theme"),
             Facet::Territory => ("Territoire", "Territory"),
@@ -83,7 +83,7 @@ impl Facet {
 
 /// A filter dropped, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Problem {
+pub(in crate::web::ui) enum Problem {
     /// A value that is not a code of its vocabulary.
     UnknownValue {
         /// The kind.
@@ -103,7 +103,7 @@ pub(super) enum Problem {
 
 impl Problem {
     /// What to tell the visitor.
-    pub(super) fn message(&self, lang: Lang) -> String {
+    pub(in crate::web::ui) fn message(&self, lang: Lang) -> String {
         let fr = lang == Lang::Fr;
         match self {
             Problem::UnknownValue { facet, value } => {
@@ -155,17 +155,17 @@ impl Problem {
 
 /// What the page was asked, once read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct SearchParams {
+pub(in crate::web::ui) struct SearchParams {
     /// The text typed.
-    pub(super) q: String,
+    pub(in crate::web::ui) q: String,
     /// The filters, in the order given, without repeats.
-    pub(super) filters: Vec<(Facet, String)>,
+    pub(in crate::web::ui) filters: Vec<(Facet, String)>,
     /// The order.
-    pub(super) sort: Sort,
+    pub(in crate::web::ui) sort: Sort,
     /// The page, from 1.
-    pub(super) page: usize,
+    pub(in crate::web::ui) page: usize,
     /// What was dropped.
-    pub(super) problems: Vec<Problem>,
+    pub(in crate::web::ui) problems: Vec<Problem>,
 }
 
 /// A value cut for a message.
@@ -181,7 +181,7 @@ fn shown(value: &str) -> String {
 impl SearchParams {
     /// Reads the page's query pairs (without `lang`). Never fails: what
     /// cannot be used is dropped and said in [`SearchParams::problems`].
-    pub(super) fn parse(query: &[(String, String)]) -> SearchParams {
+    pub(in crate::web::ui) fn parse(query: &[(String, String)]) -> SearchParams {
         let mut params = SearchParams {
             page: 1,
             ..SearchParams::default()
@@ -246,17 +246,17 @@ impl SearchParams {
     }
 
     /// Whether this filter is applied.
-    pub(super) fn has_filter(&self, facet: Facet, value: &str) -> bool {
+    pub(in crate::web::ui) fn has_filter(&self, facet: Facet, value: &str) -> bool {
         self.filters.iter().any(|(f, v)| *f == facet && v == value)
     }
 
     /// Whether the visitor asked for anything (text or filter).
-    pub(super) fn is_browsing(&self) -> bool {
+    pub(in crate::web::ui) fn is_browsing(&self) -> bool {
         self.q.is_empty() && self.filters.is_empty()
     }
 
     /// The index request for this page.
-    pub(super) fn request(&self) -> SearchRequest {
+    pub(in crate::web::ui) fn request(&self) -> SearchRequest {
         let mut filters = Filters::default();
         for (facet, value) in &self.filters {
             let list = match facet {
@@ -284,7 +284,7 @@ impl SearchParams {
     }
 
     /// The URL of this state (`/?q=…&theme=…`), page 1 omitted.
-    pub(super) fn href(&self) -> String {
+    pub(in crate::web::ui) fn href(&self) -> String {
         let page = self.page.to_string();
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         if !self.q.is_empty() {
@@ -302,8 +302,35 @@ impl SearchParams {
         format!("/{}", query_string(pairs))
     }
 
+    /// The same search on the map (`/map?…`: text and filters).
+    pub(in crate::web::ui) fn map_href(&self) -> String {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        if !self.q.is_empty() {
+            pairs.push(("q", &self.q));
+        }
+        for (facet, value) in &self.filters {
+            pairs.push((facet.param(), value));
+        }
+        format!("/map{}", query_string(pairs))
+    }
+
+    /// The search for one département within this search's text and
+    /// filters (other territories dropped): where a map click leads.
+    pub(in crate::web::ui) fn in_departement(&self, code: &str) -> String {
+        if self.is_browsing() {
+            // The plain, readable form.
+            return format!("/?territory=dep:{code}");
+        }
+        let mut next = self.clone();
+        next.page = 1;
+        next.sort = Sort::Relevance;
+        next.filters.retain(|(f, _)| *f != Facet::Territory);
+        next.filters.push((Facet::Territory, format!("dep:{code}")));
+        next.href()
+    }
+
     /// This search with one more filter, from page 1.
-    pub(super) fn with_filter(&self, facet: Facet, value: &str) -> String {
+    pub(in crate::web::ui) fn with_filter(&self, facet: Facet, value: &str) -> String {
         let mut next = self.clone();
         next.page = 1;
         if !next.has_filter(facet, value) {
@@ -313,7 +340,7 @@ impl SearchParams {
     }
 
     /// This search without one filter, from page 1.
-    pub(super) fn without_filter(&self, facet: Facet, value: &str) -> String {
+    pub(in crate::web::ui) fn without_filter(&self, facet: Facet, value: &str) -> String {
         let mut next = self.clone();
         next.page = 1;
         next.filters.retain(|(f, v)| !(*f == facet && v == value));
@@ -321,7 +348,7 @@ impl SearchParams {
     }
 
     /// This search without any filter.
-    pub(super) fn without_filters(&self) -> String {
+    pub(in crate::web::ui) fn without_filters(&self) -> String {
         let mut next = self.clone();
         next.page = 1;
         next.filters.clear();
@@ -329,7 +356,7 @@ impl SearchParams {
     }
 
     /// This search with other text (filters kept), from page 1.
-    pub(super) fn with_q(&self, q: &str) -> String {
+    pub(in crate::web::ui) fn with_q(&self, q: &str) -> String {
         let mut next = self.clone();
         next.page = 1;
         q.clone_into(&mut next.q);
@@ -337,7 +364,7 @@ impl SearchParams {
     }
 
     /// Another page of this search.
-    pub(super) fn with_page(&self, page: usize) -> String {
+    pub(in crate::web::ui) fn with_page(&self, page: usize) -> String {
         let mut next = self.clone();
         next.page = page;
         next.href()
@@ -425,6 +452,15 @@ mod tests {
         assert_eq!(params.with_q(""), "/?theme=mobilite");
         assert_eq!(params.without_filters(), "/?q=v%C3%A9lo+%26+co");
         assert_eq!(SearchParams::parse(&[]).href(), "/");
+        assert_eq!(params.map_href(), "/map?q=v%C3%A9lo+%26+co&theme=mobilite");
+        assert_eq!(
+            params.in_departement("69"),
+            "/?q=v%C3%A9lo+%26+co&theme=mobilite&territory=dep%3A69"
+        );
+        assert_eq!(
+            SearchParams::parse(&[]).in_departement("2A"),
+            "/?territory=dep:2A"
+        );
     }
 
     #[test]
