@@ -155,6 +155,19 @@ fn initiative_page_language_switch_and_accessibility() {
             one_h1(&browser, path).await;
             violations.extend(axe::report(&browser, path).await);
         }
+        // axe ran through WebDriver on pages whose CSP blocks inline scripts.
+        let inline = browser
+            .js(
+                "const s = document.createElement('script'); \
+                 s.textContent = 'window.__inline = 1;'; document.head.appendChild(s); \
+                 return typeof window.__inline;",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            inline, "undefined",
+            "an inline script ran on /login: no CSP against inline scripts?"
+        );
 
         // 360 px wide: the search page with results.
         browser.resize(360, 800).await;
