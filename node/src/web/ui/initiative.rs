@@ -177,7 +177,7 @@ fn model_explained(ctx: &Ctx, model: ReplicationModel) -> &'static str {
 }
 
 /// The 17 UN Sustainable Development Goals, French and English.
-const SDGS: [(&str, &str); 17] = [
+pub(crate) const SDGS: [(&str, &str); 17] = [
     ("Pas de pauvreté", "No poverty"),
     ("Faim « zéro »", "Zero hunger"),
     ("Bonne santé et bien-être", "Good health and well-being"),
