@@ -11,6 +11,7 @@ mod axe;
 mod driver;
 mod hostile;
 mod pages;
+mod publish;
 mod safety;
 mod search;
 

@@ -187,6 +187,7 @@ fn a_hostile_record_runs_nothing() {
             );
             let json_ld: Value = serde_json::from_str(raw).unwrap();
             assert_eq!(json_ld["name"].as_str(), Some(name.as_str()));
+            browser.screenshot("hostile-initiative.png").await;
         }
 
         // Typing the query: results swapped in by the script run nothing.
@@ -210,7 +211,7 @@ fn a_hostile_record_runs_nothing() {
                 .into_iter()
                 .map(|f| format!("/ (typed): {f}")),
         );
-        browser.screenshot("hostile.png").await;
+        browser.screenshot("hostile-search.png").await;
         browser.quit().await;
         assert!(
             found.is_empty(),
