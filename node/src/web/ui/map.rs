@@ -496,6 +496,7 @@ pub(crate) fn mini_map(ctx: &Ctx, highlighted: &[String]) -> Markup {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Lang;
     use super::*;
 
     #[test]
@@ -542,6 +543,32 @@ mod tests {
         assert_eq!(attribute(element, "aria-label"), Some("Rhône"));
         assert_eq!(attribute(element, "d"), Some("m 1,1 z"));
         assert_eq!(attribute(element, "href"), None);
+    }
+
+    fn ctx(lang: Lang) -> Ctx {
+        Ctx {
+            lang,
+            lang_chosen: false,
+            path: "/i/x/y".to_owned(),
+            query: Vec::new(),
+            base_url: "http://127.0.0.1".to_owned(),
+            session: None,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn the_mini_map_highlights_and_names_its_departements() {
+        let codes = ["69".to_owned(), "dep:2A".to_owned(), "974".to_owned()];
+        let html = mini_map(&ctx(Lang::Fr), &codes).into_string();
+        assert!(html.starts_with(r#"<svg class="mini-map" viewBox="0 0 613 585" role="img""#));
+        assert!(html.contains(r#"aria-label="Carte : Rhône, Corse-du-Sud, La Réunion""#));
+        assert_eq!(html.matches(r#"<path class="on""#).count(), 2);
+        assert_eq!(html.matches("<path").count(), 96);
+        assert!(html.contains("Outre-mer : La Réunion"));
+        let none = mini_map(&ctx(Lang::En), &[]).into_string();
+        assert!(none.contains(r#"aria-label="Map: no département given""#));
+        assert!(!none.contains("class=\"on\""));
     }
 
     #[test]
