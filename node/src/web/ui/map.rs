@@ -35,6 +35,9 @@ const VIEW_BOX: &str = "0 0 613 585";
 const OVERSEAS: &[&str] = &["971", "972", "973", "974", "976"];
 /// The licence of the outlines.
 const LICENCE_URL: &str = "https://creativecommons.org/licenses/by/4.0/";
+/// The mini map drops outline points closer than this (in the SVG's
+/// units, about a third of a pixel each at its size) to the last kept.
+const MINI_MAP_STEP: i64 = 3;
 /// Number of coloured classes (`c1`…`c5`); `c0` is "none".
 const BUCKETS: u64 = 5;
 
@@ -99,8 +102,8 @@ fn parse_svg(svg: &str) -> Result<Vec<Outline>, SvgError> {
         out.push(Outline {
             code: id.to_owned(),
             name,
-            d: path_data(&rings, 10.0),
-            d_coarse: path_data(&rings, 1.0),
+            d: path_data(&rings, 10.0, 1),
+            d_coarse: path_data(&rings, 1.0, MINI_MAP_STEP),
         });
     }
     Ok(out)
@@ -175,17 +178,25 @@ fn pair_of(token: &str) -> Result<(f64, f64), String> {
 
 /// Compact path data: each ring's first point absolute, the next ones
 /// relative to the previous *rounded* point (so rounding never drifts),
-/// repeated points dropped. `per_unit` is 10 for one decimal, 1 for none.
-fn path_data(rings: &[Vec<(f64, f64)>], per_unit: f64) -> String {
+/// points closer than `min_step` rounded units to the last one kept
+/// dropped (but a ring's last). `per_unit` is 10 for one decimal, 1 for
+/// none.
+fn path_data(rings: &[Vec<(f64, f64)>], per_unit: f64, min_step: i64) -> String {
     let mut out = String::new();
     for ring in rings {
         let mut previous: Option<(i64, i64)> = None;
         let mut lines = 0usize;
-        for (x, y) in ring {
+        let last = ring.len().saturating_sub(1);
+        for (i, (x, y)) in ring.iter().enumerate() {
             let point = ((x * per_unit).round() as i64, (y * per_unit).round() as i64);
             let (command, (a, b)) = match previous {
                 None => ("M", point),
                 Some(p) if p == point => continue,
+                Some(p)
+                    if i < last && (point.0 - p.0).abs().max((point.1 - p.1).abs()) < min_step =>
+                {
+                    continue;
+                }
                 // `l` once; the next pairs are implied line-tos.
                 Some(p) => {
                     lines += 1;
@@ -523,15 +534,17 @@ mod tests {
         let rings = parse_path("m 10.04,20 1.06,0 0,0 1.06,0 z m 5,5 1,1 z").unwrap();
         assert_eq!(rings.len(), 2);
         assert_eq!(rings[1][0], (15.04, 25.0));
-        let d = path_data(&rings, 10.0);
+        let d = path_data(&rings, 10.0, 1);
         assert_eq!(d, "M10,20l1.1,0 1.1,0zM15,25l1,1z");
         // Ten steps of .04 are .4 in all, not ten steps rounded to 0.
         let creep = format!("m 0,0{} z", " 0.04,0".repeat(10));
         assert_eq!(
-            path_data(&parse_path(&creep).unwrap(), 10.0),
+            path_data(&parse_path(&creep).unwrap(), 10.0, 1),
             "M0,0l.1,0 .1,0 .1,0 .1,0z"
         );
-        assert_eq!(path_data(&rings, 1.0), "M10,20l1,0 1,0zM15,25l1,1z");
+        assert_eq!(path_data(&rings, 1.0, 1), "M10,20l1,0 1,0zM15,25l1,1z");
+        // The mini map's coarser outline skips close points but ends each ring.
+        assert_eq!(path_data(&rings, 1.0, 3), "M10,20l2,0zM15,25l1,1z");
         assert!(parse_path("m 1,1 c 2,2").is_err());
         assert!(parse_path("1,1").is_err());
     }
