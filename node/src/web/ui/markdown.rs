@@ -9,8 +9,9 @@
 //! - an image becomes a link to it with its alt text (the CSP would block a
 //!   foreign image anyway, and a page of the catalogue should not make the
 //!   reader's browser call a server the record's author chose);
-//! - headings go two levels down (`#` → `h3`) so the page keeps its one `h1`
-//!   and its `h2` sections;
+//! - headings go down so that the text's highest is an `h3` (`#` → `h3`,
+//!   `##` → `h4`; or `##` → `h3` when the text has no `#`): the page keeps
+//!   its one `h1` and its `h2` sections;
 //! - table alignments are dropped (they would be `style` attributes, which
 //!   the CSP refuses);
 //! - a link with no text shows its URL, so that every link has a name.
@@ -30,7 +31,8 @@ pub(crate) const MAX_MARKDOWN_BYTES: usize = 64 * 1024;
 pub(crate) fn render(markdown: &str) -> PreEscaped<String> {
     let text = cut(markdown, MAX_MARKDOWN_BYTES);
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let events = sanitise(Parser::new_ext(text, options));
+    let mut events = sanitise(Parser::new_ext(text, options));
+    shift_headings(&mut events);
     let mut html = String::with_capacity(text.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     if text.len() < markdown.len() {
@@ -72,14 +74,11 @@ fn sanitise<'a>(parser: impl Iterator<Item = Event<'a>>) -> Vec<Event<'a>> {
             Event::Start(Tag::HtmlBlock) => out.push(Event::Start(Tag::Paragraph)),
             Event::End(TagEnd::HtmlBlock) => out.push(Event::End(TagEnd::Paragraph)),
             Event::Start(Tag::Heading { level, .. }) => out.push(Event::Start(Tag::Heading {
-                level: shift(level),
+                level,
                 id: None,
                 classes: Vec::new(),
                 attrs: Vec::new(),
             })),
-            Event::End(TagEnd::Heading(level)) => {
-                out.push(Event::End(TagEnd::Heading(shift(level))))
-            }
             Event::Start(Tag::Table(alignments)) => out.push(Event::Start(Tag::Table(vec![
                 Alignment::None;
                 alignments.len()
@@ -142,13 +141,37 @@ fn sanitise<'a>(parser: impl Iterator<Item = Event<'a>>) -> Vec<Event<'a>> {
     out
 }
 
-/// Two levels down, `h6` at most.
-fn shift(level: HeadingLevel) -> HeadingLevel {
-    match level {
-        HeadingLevel::H1 => HeadingLevel::H3,
-        HeadingLevel::H2 => HeadingLevel::H4,
-        HeadingLevel::H3 => HeadingLevel::H5,
+/// The heading of `level` (1–6) after the shift, `h6` at most.
+fn shifted(level: HeadingLevel, shift: usize) -> HeadingLevel {
+    match level as usize + shift {
+        ..=1 => HeadingLevel::H1,
+        2 => HeadingLevel::H2,
+        3 => HeadingLevel::H3,
+        4 => HeadingLevel::H4,
+        5 => HeadingLevel::H5,
         _ => HeadingLevel::H6,
+    }
+}
+
+/// Move headings down so that the text's highest one is an `h3` (the page
+/// keeps its `h1` and `h2` sections, and the text's own levels stay in
+/// order: `#` → `h3`, `##` → `h4`, or `##` → `h3` when there is no `#`).
+fn shift_headings(events: &mut [Event<'_>]) {
+    let top = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Start(Tag::Heading { level, .. }) => Some(*level as usize),
+            _ => None,
+        })
+        .min()
+        .unwrap_or(3);
+    let shift = 3usize.saturating_sub(top);
+    for event in events.iter_mut() {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => *level = shifted(*level, shift),
+            Event::End(TagEnd::Heading(level)) => *level = shifted(*level, shift),
+            _ => {}
+        }
     }
 }
 
@@ -361,13 +384,23 @@ mod tests {
     }
 
     #[test]
-    fn headings_go_two_levels_down() {
+    fn headings_go_below_the_page_sections() {
         let out = html("# One\n\n## Two\n\n### Three\n\n###### Six");
         assert!(out.contains("<h3>One</h3>"), "{out}");
         assert!(out.contains("<h4>Two</h4>"), "{out}");
         assert!(out.contains("<h5>Three</h5>"), "{out}");
         assert!(out.contains("<h6>Six</h6>"), "{out}");
         assert!(!out.contains("<h1") && !out.contains("<h2"), "{out}");
+        let out = html("## Two\n\n### Three");
+        assert!(
+            out.contains("<h3>Two</h3>") && out.contains("<h4>Three</h4>"),
+            "{out}"
+        );
+        let out = html("Setext\n======\n\n#### Four");
+        assert!(
+            out.contains("<h3>Setext</h3>") && out.contains("<h6>Four</h6>"),
+            "{out}"
+        );
     }
 
     #[test]
