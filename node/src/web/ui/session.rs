@@ -46,14 +46,13 @@ impl Sessions {
         let mut map = self.map.lock().ok()?;
         let now = Instant::now();
         map.retain(|_, (_, used)| now.duration_since(*used) < IDLE);
-        if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
+        if map.len() >= MAX_SESSIONS
+            && let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, (_, used))| *used)
                 .map(|(id, _)| id.clone())
-            {
-                map.remove(&oldest);
-            }
+        {
+            map.remove(&oldest);
         }
         map.insert(session.id.clone(), (session.clone(), now));
         Some(session)
