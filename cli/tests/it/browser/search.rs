@@ -14,6 +14,9 @@ use super::{Demo, percentile, query_param};
 /// script's debounce), then a pause until the results have changed.
 const BURSTS: &[&str] = &["epic", "erie", " sol", "idia", "re"];
 
+/// A slow typist: every letter waits for its own results.
+const SLOW: &str = "ressourcerie";
+
 /// How long a search update may take to show.
 const UPDATE: Duration = Duration::from_secs(10);
 
@@ -76,31 +79,17 @@ fn search_as_you_type_facets_and_the_map() {
                 .await,
             "/ has no form#search[role=search] with input#q[name=q]"
         );
-        browser
-            .js(
-                "window.__marker = 1; performance.setResourceTimingBufferSize(1000); \
-                 performance.clearResourceTimings(); return true;",
-                vec![],
-            )
-            .await;
+        // A slow typist first (one request a letter), for the timings.
+        let mut timings = Vec::new();
+        let slow: Vec<String> = SLOW.chars().map(String::from).collect();
+        let slow: Vec<&str> = slow.iter().map(String::as_str).collect();
+        type_in_bursts(&browser, &slow).await;
+        timings.extend(partial_fetches(&browser, slow.len()).await);
 
-        // Type, burst by burst, without a page load.
-        let input = browser.find("input#q").await;
-        bounded("focusing #q", input.click()).await;
-        let mut typed = String::new();
-        for burst in BURSTS {
-            let before = searches(&browser).await;
-            for c in burst.chars() {
-                bounded(
-                    format!("typing {c:?} into #q"),
-                    input.send_keys(&c.to_string()),
-                )
-                .await;
-                tokio::time::sleep(Duration::from_millis(40)).await;
-            }
-            typed.push_str(burst);
-            wait_for_swap(&browser, before, &format!("the results for {typed:?}")).await;
-        }
+        // Then bursts with a typo, in a fresh page.
+        browser.goto(&demo.url("/")).await;
+        let typed = type_in_bursts(&browser, BURSTS).await;
+        timings.extend(partial_fetches(&browser, BURSTS.len()).await);
         // The last answer may still be on its way: wait for the URL and the
         // results of the whole query.
         browser
@@ -133,7 +122,7 @@ fn search_as_you_type_facets_and_the_map() {
             "no <mark> in the results for {typed:?}"
         );
         browser.screenshot("search.png").await;
-        report_timings(&browser, BURSTS.len()).await;
+        report_timings(&timings, SLOW.len() + BURSTS.len());
 
         // A facet value: the filter applies, in the URL too, without a load.
         let before_total = total(&browser).await;
@@ -296,9 +285,40 @@ async fn press(browser: &Browser, key: Key) {
     .await;
 }
 
-/// Print the server and client times of the partial fetches made while
-/// typing, as one JSON line; check there was one per burst at least.
-async fn report_timings(browser: &Browser, bursts: usize) {
+/// Type `bursts` into `#q` of a freshly loaded page (marked with
+/// `window.__marker`), each burst's keys 40 ms apart, waiting after each
+/// burst for the results to be swapped. The text typed.
+async fn type_in_bursts(browser: &Browser, bursts: &[&str]) -> String {
+    browser
+        .js(
+            "window.__marker = 1; performance.setResourceTimingBufferSize(1000); \
+             performance.clearResourceTimings(); return true;",
+            vec![],
+        )
+        .await;
+    let input = browser.find("input#q").await;
+    bounded("focusing #q", input.click()).await;
+    let mut typed = String::new();
+    for burst in bursts {
+        let before = searches(browser).await;
+        for c in burst.chars() {
+            bounded(
+                format!("typing {c:?} into #q"),
+                input.send_keys(&c.to_string()),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        typed.push_str(burst);
+        wait_for_swap(browser, before, &format!("the results for {typed:?}")).await;
+    }
+    assert_same_document(browser, &format!("typing {typed:?}")).await;
+    typed
+}
+
+/// The partial fetches of this page that completed, with their client and
+/// server (`Server-Timing: app`) times; at least one per burst typed.
+async fn partial_fetches(browser: &Browser, bursts: usize) -> Vec<Value> {
     let entries = browser
         .js(
             "return performance.getEntriesByType('resource')\
@@ -314,6 +334,12 @@ async fn report_timings(browser: &Browser, bursts: usize) {
         "{} partial fetches for {bursts} bursts of typing: {entries:?}",
         entries.len()
     );
+    entries
+}
+
+/// Print the server and client times of the partial fetches made while
+/// typing, as one JSON line.
+fn report_timings(entries: &[Value], keystroke_batches: usize) {
     let mut client: Vec<f64> = entries
         .iter()
         .filter_map(|e| e["client"].as_f64())
@@ -332,6 +358,7 @@ async fn report_timings(browser: &Browser, bursts: usize) {
         "{}",
         json!({ "search_as_you_type": {
             "requests": entries.len(),
+            "keystroke_batches": keystroke_batches,
             "server_ms_p50": round(percentile(&mut server, 50.0)),
             "server_ms_p99": round(percentile(&mut server, 99.0)),
             "client_ms_p50": round(percentile(&mut client, 50.0)),
