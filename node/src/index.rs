@@ -25,7 +25,7 @@
 //! | `facets` | facet | `/theme/…`, `/territory/FR/reg:84/dep:69/com:69123` (and each level above), `/stage/…`, `/licence/…`, `/hub/…`, `/label/…` |
 //! | `created` | fast, stored | sort by date |
 //! | `address` | one raw term, stored | the key for replace and remove |
-//! | `hub`, `hub_name`, `slug`, `name`, `stage`, `themes`, `seq` | stored | hits |
+//! | `hub`, `hub_name`, `slug`, `name`, `stage`, `themes`, `labels`, `seq` | stored | hits |
 //! | `snippet_source` | stored | summaries, descriptions (French first), repository text: snippets |
 //!
 //! Query construction and ranking are described in `index/query.rs` (with
@@ -213,6 +213,8 @@ pub struct Hit {
     pub themes: Vec<String>,
     /// Stage code.
     pub stage: String,
+    /// Names of the labels it holds (valid ones, from any hub).
+    pub labels: Vec<String>,
 }
 
 /// Facet counts for the current query and filters, most frequent first.
@@ -662,6 +664,11 @@ impl SearchIndex {
                 .map(str::to_owned)
                 .collect(),
             stage: text(f.stage),
+            labels: doc
+                .get_all(f.labels)
+                .filter_map(|v| v.as_str())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }

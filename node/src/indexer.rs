@@ -184,7 +184,11 @@ pub fn initiative_doc(
         slug: initiative.slug.to_string(),
         name: initiative.name.clone(),
         summary: text(&initiative.summary),
-        description: text(&initiative.description),
+        description: initiative
+            .description
+            .iter()
+            .map(|(lang, markdown)| (lang.to_string(), plain_text(markdown)))
+            .collect(),
         extra_text: String::new(),
         themes: initiative
             .themes
@@ -198,4 +202,49 @@ pub fn initiative_doc(
         created: initiative.created,
         seq: initiative.seq,
     })
+}
+
+/// The words of a Markdown text without its markup (`## `, `**`, link
+/// targets…): what is indexed and what snippets quote. Blocks are separated
+/// by a blank line, link text is kept, code is kept as text.
+pub fn plain_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(text) | Event::Code(text) | Event::Html(text) | Event::InlineHtml(text) => {
+                out.push_str(&text)
+            }
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::BlockQuote(_)
+                | TagEnd::TableRow,
+            ) => out.push_str("\n\n"),
+            Event::End(TagEnd::TableCell) => out.push(' '),
+            _ => {}
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_text;
+
+    #[test]
+    fn markdown_markup_is_not_indexed() {
+        assert_eq!(
+            plain_text(
+                "## La démarche\n\nUn **atelier** [vélo](https://x.org) `code`\nsuite\n\n- un\n- deux"
+            ),
+            "La démarche\n\nUn atelier vélo code suite\n\nun\n\ndeux"
+        );
+        assert_eq!(plain_text("<b>gras</b> & co"), "<b>gras</b> & co");
+        assert_eq!(plain_text(""), "");
+    }
 }

@@ -23,7 +23,7 @@ use super::InitiativeDoc;
 
 /// Version of the layout below (fields, analyzers, facet paths), written
 /// into every commit's payload.
-pub(super) const LAYOUT_VERSION: u64 = 2;
+pub(super) const LAYOUT_VERSION: u64 = 3;
 
 /// Tokens of this many bytes or more are dropped (same rule as tantivy's
 /// default analyzer): they are identifiers or garbage, not words.
@@ -147,6 +147,8 @@ pub(super) struct Fields {
     pub(super) name: Field,
     pub(super) stage: Field,
     pub(super) themes: Field,
+    /// Stored only: the names of the labels the initiative holds (for hits).
+    pub(super) labels: Field,
     pub(super) seq: Field,
     /// Creation time, fast (sort by date) and stored.
     pub(super) created: Field,
@@ -191,6 +193,7 @@ pub(super) fn build() -> (Schema, Fields) {
         name: b.add_text_field("name", stored.clone()),
         stage: b.add_text_field("stage", stored.clone()),
         themes: b.add_text_field("themes", stored.clone()),
+        labels: b.add_text_field("labels", stored.clone()),
         seq: b.add_u64_field("seq", STORED),
         created: b.add_u64_field("created", FAST | STORED),
         name_fr: b.add_text_field("name_fr", indexed(FR, IndexRecordOption::WithFreqs)),
@@ -280,6 +283,9 @@ pub(super) fn to_document(
     d.add_text(f.stage, &doc.stage);
     for theme in &doc.themes {
         d.add_text(f.themes, theme);
+    }
+    for label in &doc.labels {
+        d.add_text(f.labels, label);
     }
     d.add_u64(f.seq, doc.seq);
     d.add_u64(f.created, doc.created);

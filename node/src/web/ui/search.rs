@@ -320,6 +320,13 @@ impl View<'_> {
                         }
                     }
                 }
+                @if !hit.labels.is_empty() {
+                    ul.labels aria-label=(self.t("Labels", "Labels")) {
+                        @for label in &hit.labels {
+                            li.badge-label { (label) }
+                        }
+                    }
+                }
             }
         }
     }
