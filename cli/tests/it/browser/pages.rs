@@ -1,5 +1,6 @@
 //! The read-only pages: an initiative with its repositories and labels, the
-//! language switch, and axe-core on every page (1280 px, and 360 px on `/`).
+//! UI contract's elements, the language switch, and axe-core on every page
+//! (1280 px, and 360 px on `/`).
 
 use serde_json::Value;
 
@@ -33,8 +34,9 @@ fn labelled_initiative_with_repositories(demo: &Demo) -> (String, String, Value)
     panic!("the demo catalogue has no labelled initiative with repositories");
 }
 
-/// The initiative page's clone commands, labels and JSON-LD; English through
-/// the switch, kept on the next page; axe on every page.
+/// The initiative page's clone commands, labels and JSON-LD; the contract's
+/// elements on every page; axe on every page (and at 360 px on the search
+/// and initiative pages); English through the switch, kept on the next page.
 #[test]
 fn initiative_page_language_switch_and_accessibility() {
     if !enabled("initiative_page_language_switch_and_accessibility") {
@@ -140,21 +142,75 @@ fn initiative_page_language_switch_and_accessibility() {
         browser.screenshot("initiative.png").await;
         violations.extend(axe::report(&browser, &page).await);
 
-        // Every other page, in French, at 1280 px.
+        // Every other page, in French, at 1280 px: the contract's elements,
+        // one h1, axe.
         let first_hub = format!("/hubs/{}", short(&hub));
-        for path in [
-            "/",
-            "/?q=epicerie&theme=alimentation",
-            "/map",
-            "/hubs",
-            &first_hub,
-            "/node",
-            "/login",
+        let hub_link = format!("li.hub a[href=\"{first_hub}\"]");
+        let mut missing = Vec::new();
+        for (path, selectors) in [
+            (page.as_str(), vec![
+                "#description", "#territories", "#stage", "#impact", "#needs",
+                "#repositories code.clone-command", "#labels li.label", "#endorsements",
+                "#provenance code.record-id", "#history", "svg.mini-map",
+            ]),
+            ("/", vec![
+                "form#search[role=search][action=\"/\"] input#q[name=q][type=search]",
+                "label[for=q]", "form#search button[type=submit]", "form#search select#sort[name=sort]",
+                "#results-region #total[data-total]", "#results-region ol#results li.result a.result-link",
+                "#results-region li.result p.snippet",
+                "section.facet[data-facet=theme] a.facet-value[data-value]",
+                "section.facet[data-facet=territory] a.facet-value[data-value]",
+                "section.facet[data-facet=stage] a.facet-value[data-value]",
+                "section.facet[data-facet=hub] a.facet-value[data-value]",
+                "section.facet[data-facet=label] a.facet-value[data-value]",
+                "nav.pagination a[rel=next]",
+            ]),
+            ("/?q=epicerie&theme=alimentation", vec![
+                "#active-filters a.active-filter", "#results li.result mark",
+            ]),
+            ("/?q=zzzqqxxw", vec!["#no-results"]),
+            ("/map", vec![
+                "svg#map a.dep[data-code=\"69\"][href=\"/?territory=dep:69\"] path",
+                "svg#map a.dep title", "#map-legend", "ul#overseas a[data-code=\"971\"]",
+                "table#map-counts", "a[href*=\"creativecommons.org/licenses/by/4.0\"]",
+            ]),
+            ("/hubs", vec![hub_link.as_str()]),
+            (first_hub.as_str(), vec!["#published", "#vouches"]),
+            ("/node", vec!["#identity", "#counts", "#peers", "#sync", "#mirrors"]),
+            ("/login", vec![
+                "form#login input#token[name=token][type=password]",
+                "form#login button[type=submit]", "form#login input[type=hidden][name=next]",
+            ]),
         ] {
             browser.goto(&demo.url(path)).await;
             one_h1(&browser, path).await;
-            violations.extend(axe::report(&browser, path).await);
+            let layout = [
+                "a.skip[href=\"#main\"]", "main#main", "header nav[aria-label] a[href=\"/\"]",
+                "header nav a[href=\"/map\"]", "header nav a[href=\"/hubs\"]",
+                "header nav a[href=\"/node\"]", "header nav a[href=\"/publish\"]",
+                "header a#lang-switch", "footer",
+            ];
+            for selector in selectors.iter().chain(&layout) {
+                if !browser.exists(selector).await {
+                    missing.push(format!("{path}: {selector}"));
+                }
+            }
+            if path != page {
+                violations.extend(axe::report(&browser, path).await);
+            }
         }
+        assert!(
+            missing.is_empty(),
+            "elements of the UI contract missing:\n{}",
+            missing.join("\n")
+        );
+        browser.goto(&demo.url("/node")).await;
+        let identity = browser.text("#identity").await;
+        let node_hub = demo.api("/api/v1/status")["hub"].as_str().unwrap().to_owned();
+        assert!(
+            identity.contains(short(&node_hub)),
+            "#identity on /node does not show the hub id {node_hub}: {identity}"
+        );
         // axe ran through WebDriver on pages whose CSP blocks inline scripts.
         let inline = browser
             .js(
@@ -169,21 +225,27 @@ fn initiative_page_language_switch_and_accessibility() {
             "an inline script ran on /login: no CSP against inline scripts?"
         );
 
-        // 360 px wide: the search page with results.
+        // 360 px wide: the search page, empty and with results, and the
+        // initiative; nothing wider than the window.
         browser.resize(360, 800).await;
-        browser.goto(&demo.url("/?q=epicerie+solidaire")).await;
-        let overflow = browser
-            .js(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-                vec![],
-            )
-            .await;
-        browser.screenshot("search-360.png").await;
-        violations.extend(axe::report(&browser, "/ at 360 px").await);
-        assert!(
-            overflow.as_i64().is_some_and(|o| o <= 0),
-            "/ scrolls sideways at 360 px by {overflow} px"
-        );
+        for path in ["/", "/?q=epicerie+solidaire", page.as_str()] {
+            browser.goto(&demo.url(path)).await;
+            let overflow = browser
+                .js(
+                    "return document.documentElement.scrollWidth \
+                     - document.documentElement.clientWidth;",
+                    vec![],
+                )
+                .await;
+            if path == "/?q=epicerie+solidaire" {
+                browser.screenshot("search-360.png").await;
+            }
+            violations.extend(axe::report(&browser, &format!("{path} at 360 px")).await);
+            assert!(
+                overflow.as_i64().is_some_and(|o| o <= 0),
+                "{path} scrolls sideways at 360 px by {overflow} px"
+            );
+        }
         browser.resize(1280, 900).await;
 
         // English through the switch; the next page stays English.
