@@ -282,11 +282,50 @@ fn render(
                 @if let Some((lang, text)) = summary {
                     p.lead lang=[view::lang_attr(ctx, lang)] { (text) }
                 }
+                ul.key-facts aria-label=(ctx.t("En bref", "At a glance")) {
+                    li {
+                        span.fact-name { (ctx.t("Où", "Where")) }
+                        a href="#territories" {
+                            (initiative.origin.name())
+                            @let others = initiative.territories.iter().filter(|t| **t != initiative.origin).count() + replications.len();
+                            @if others > 0 {
+                                (match (ctx.lang, others) {
+                                    (essaim_protocol::vocab::Lang::Fr, 1) => " et 1 autre territoire".to_owned(),
+                                    (essaim_protocol::vocab::Lang::Fr, n) => format!(" et {n} autres territoires"),
+                                    (essaim_protocol::vocab::Lang::En, 1) => " and 1 other territory".to_owned(),
+                                    (essaim_protocol::vocab::Lang::En, n) => format!(" and {n} other territories"),
+                                })
+                            }
+                        }
+                    }
+                    li {
+                        span.fact-name { (ctx.t("Stade", "Stage")) }
+                        a href="#stage" { (initiative.stage.label(ctx.lang)) }
+                    }
+                    li {
+                        span.fact-name { (ctx.t("Soutiens", "Endorsements")) }
+                        a href="#endorsements" {
+                            (endorsements.len())
+                            @if !labels.is_empty() {
+                                (ctx.t(" dont ", " (")) (labels.len()) " " (if labels.len() == 1 { ctx.t("label", "label") } else { ctx.t("labels", "labels") })
+                                (ctx.t("", ")"))
+                            }
+                        }
+                    }
+                    li {
+                        span.fact-name { (ctx.t("Code", "Code")) }
+                        a href="#repositories" {
+                            @if initiative.repositories.is_empty() { (ctx.t("aucun dépôt", "no repository")) }
+                            @else {
+                                (initiative.repositories.len()) " " (if initiative.repositories.len() == 1 { ctx.t("dépôt libre", "open repository") } else { ctx.t("dépôts libres", "open repositories") })
+                            }
+                        }
+                    }
+                }
                 ul.chips aria-label=(ctx.t("Thèmes", "Themes")) {
                     @for theme in &initiative.themes {
                         li { a.chip.theme href=(format!("/?theme={}", theme.code())) { (theme.label(ctx.lang)) } }
                     }
-                    li { span.chip.stage-chip { (ctx.t("Stade : ", "Stage: ")) (initiative.stage.label(ctx.lang)) } }
                 }
                 @if !labels.is_empty() {
                     p.head-labels {
@@ -400,7 +439,7 @@ fn render(
                         @if initiative.impact.is_empty() {
                             p.muted { (ctx.t("Aucun indicateur d'impact publié.", "No impact indicator published.")) }
                         } @else {
-                            div.table-scroll role="region" aria-labelledby="h-impact" tabindex="0" {
+                            div.table-scroll role="region" aria-label=(ctx.t("Tableau des indicateurs d'impact", "Table of impact indicators")) tabindex="0" {
                                 table.data {
                                     thead { tr {
                                         th scope="col" { (ctx.t("Indicateur", "Indicator")) }
