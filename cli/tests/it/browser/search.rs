@@ -61,9 +61,10 @@ async fn total(browser: &Browser) -> u64 {
         .unwrap_or_else(|| panic!("#total has no numeric data-total: {total:?}"))
 }
 
-/// Type a query with a typo burst by burst, follow a facet, go back, remove a
-/// filter; on the map, click the Rhône, then reach a département with the
-/// keyboard. Prints the search-as-you-type timings as JSON.
+/// Type a query letter by letter, then with a typo burst by burst; follow a
+/// facet, go back, remove a filter; follow the pagination and go back; on the
+/// map, click the Rhône, then reach a département with the keyboard. Prints
+/// the search-as-you-type timings as JSON.
 #[test]
 fn search_as_you_type_facets_and_the_map() {
     if !enabled("search_as_you_type_facets_and_the_map") {
@@ -193,6 +194,27 @@ fn search_as_you_type_facets_and_the_map() {
         assert_eq!(query_param(&url, "theme"), None, "{url}");
         assert!(!browser.exists("a.active-filter").await);
         assert_eq!(total(&browser).await, before_total);
+
+        // The next page of everything (37 initiatives, 20 a page), then back.
+        browser.goto(&demo.url("/")).await;
+        browser
+            .js("window.__marker = 1; return true;", vec![])
+            .await;
+        let all = total(&browser).await;
+        let before = searches(&browser).await;
+        browser.click("nav.pagination a[rel=next]").await;
+        wait_for_swap(&browser, before, "the second page").await;
+        let url = browser.url().await;
+        assert_eq!(query_param(&url, "page").as_deref(), Some("2"), "{url}");
+        let shown = browser.find_all("#results li.result").await.len() as u64;
+        assert_eq!(shown, all.saturating_sub(20).min(20), "results on page 2");
+        assert!(browser.exists("nav.pagination a[rel=prev]").await);
+        assert_same_document(&browser, "following the pagination").await;
+        let before = searches(&browser).await;
+        browser.js("history.back(); return true;", vec![]).await;
+        wait_for_swap(&browser, before, "the first page after history.back()").await;
+        let shown = browser.find_all("#results li.result").await.len() as u64;
+        assert_eq!(shown, all.min(20), "results on page 1 after back");
 
         // The map: the Rhône leads to `/` filtered by dep:69, with results.
         browser.goto(&demo.url("/map")).await;
