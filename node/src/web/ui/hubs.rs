@@ -281,6 +281,9 @@ fn render(node: &Node, ctx: &Ctx, id: HubId, title: &str, loaded: &HubPage) -> M
                                     }
                                 }
                             }
+                            @if initiatives.len() >= MAX_LISTED {
+                                p.notice { (ctx.t("Seules les premières sont listées ici ; la recherche les montre toutes.", "Only the first ones are listed here; the search shows them all.")) }
+                            }
                             p { a href=(format!("/?hub={}", id.short())) { (ctx.t("Ses initiatives dans la recherche", "Its initiatives in the search")) } }
                         }
                     }

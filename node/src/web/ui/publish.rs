@@ -38,7 +38,13 @@ const MAX_ERRORS: usize = 16;
 /// another local path).
 fn next_path(next: Option<&str>) -> String {
     match next {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => {
+        Some(next)
+            if next.starts_with('/')
+                && !next.starts_with("//")
+                && !next.contains('\\')
+                && next.len() <= 512
+                && next.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             next.to_owned()
         }
         _ => "/publish".to_owned(),
