@@ -85,8 +85,10 @@ pub(super) fn page(ctx: &Ctx, title: &str, active: Nav, body: Markup) -> Markup 
                         ul {
                             @for (nav, href, label) in entries {
                                 li {
-                                    @if nav == active {
+                                    @if nav == active && ctx.path == href {
                                         a href=(href) aria-current="page" { (label) }
+                                    } @else if nav == active {
+                                        a href=(href) aria-current="true" { (label) }
                                     } @else {
                                         a href=(href) { (label) }
                                     }
