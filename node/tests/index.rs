@@ -238,6 +238,21 @@ fn short_words_allow_no_typo() {
 }
 
 #[test]
+fn a_short_stem_allows_no_typo_even_from_a_longer_word() {
+    // "sante" has five letters (one typo) but its stem `sant` has four:
+    // with a typo it would reach `san`, the stem of "sans".
+    let index = index_of(&[
+        doc("centre-sante", "Centre de santé", "Un centre de santé de quartier."),
+        doc("sans-voiture", "Vivre sans voiture", "Des trajets sans voiture."),
+    ]);
+    assert_eq!(slugs(&search(&index, "sante ")), ["centre-sante"]);
+    assert_eq!(slugs(&search(&index, "santé")), ["centre-sante"]);
+    // A long word keeps its typo on the stem: "solidiare" finds "solidaire".
+    let index = index_of(&[doc("epicerie", "Épicerie solidaire", "Une épicerie.")]);
+    assert_eq!(slugs(&search(&index, "solidiare epicerie")), ["epicerie"]);
+}
+
+#[test]
 fn when_no_document_has_every_word_any_word_will_do() {
     let index = index_of(&catalogue());
     let r = search(&index, "épicerie xylophone");

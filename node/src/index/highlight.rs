@@ -298,10 +298,14 @@ fn judge(
             let (f, e) = (&*stems.fr, &*stems.en);
             if f == w.fr || e == w.en {
                 strength = Some(Strength::Exact);
-            } else if d > 0
-                && ((same_start(f, &w.fr, 1) && within(f, &w.fr, d, false))
-                    || (same_start(e, &w.en, 1) && within(e, &w.en, d, false)))
-            {
+            } else if d > 0 && {
+                let (d_fr, d_en) = (
+                    usize::from(super::query::stem_typos(w.typos, &w.fr)),
+                    usize::from(super::query::stem_typos(w.typos, &w.en)),
+                );
+                (d_fr > 0 && same_start(f, &w.fr, 1) && within(f, &w.fr, d_fr, false))
+                    || (d_en > 0 && same_start(e, &w.en, 1) && within(e, &w.en, d_en, false))
+            } {
                 strength = Some(Strength::Fuzzy);
             }
         }

@@ -97,6 +97,13 @@ pub(super) fn typo_budget(letters: usize) -> u8 {
     }
 }
 
+/// Typos allowed on a stem: the typed word's budget, but no more than the
+/// stem's own length allows (stemming shortens words, and "sante" → `sant`
+/// with one typo would match `san`, the stem of "sans").
+pub(super) fn stem_typos(word_typos: u8, stem: &str) -> u8 {
+    word_typos.min(typo_budget(stem.chars().count()))
+}
+
 /// Splits and analyses the query text. Never fails: punctuation, symbols and
 /// over-long words simply yield no word.
 pub(super) fn parse(q: &str, analyzers: &mut Analyzers) -> Vec<QueryWord> {
@@ -170,14 +177,18 @@ fn word_query(f: &Fields, w: &QueryWord) -> Box<dyn Query> {
         boxed(BooleanQuery::union(exact)),
         EXACT_TIER,
     )));
-    if w.typos > 0 {
-        // Stems: FuzzyTermQuery does not analyse its term, so the word was
-        // analysed like the texts.
+    // Stems: FuzzyTermQuery does not analyse its term, so the word was
+    // analysed like the texts.
+    let stems: Vec<Box<dyn Query>> = [(f.text_fr, &w.fr), (f.text_en, &w.en)]
+        .into_iter()
+        .filter_map(|(field, stem)| {
+            let typos = stem_typos(w.typos, stem);
+            (typos > 0).then(|| boxed(AutomatonExcept::new(field, stem, typos, false)))
+        })
+        .collect();
+    if !stems.is_empty() {
         clauses.push(boxed(BoostQuery::new(
-            boxed(BooleanQuery::union(vec![
-                boxed(AutomatonExcept::new(f.text_fr, &w.fr, w.typos, false)),
-                boxed(AutomatonExcept::new(f.text_en, &w.en, w.typos, false)),
-            ])),
+            boxed(BooleanQuery::union(stems)),
             FUZZY_TIER,
         )));
     }
