@@ -321,7 +321,7 @@ impl View<'_> {
                     }
                 }
                 @if !hit.labels.is_empty() {
-                    ul.labels aria-label=(self.t("Labels", "Labels")) {
+                    ul.result-labels aria-label=(self.t("Labels", "Labels")) {
                         @for label in &hit.labels {
                             li.badge-label { (label) }
                         }
