@@ -118,6 +118,7 @@ pub(crate) fn run(
             .with_context(|| format!("cannot listen on {address}: is another node using it? choose another with --http"))?;
         let bound = listener.local_addr()?;
         println!("Essaim node of hub {}", node.hub_id());
+        println!("  UI      http://{bound}/");
         println!("  API     http://{bound}/api/v1/status");
         println!("  search  http://{bound}/api/v1/search?q=…");
         println!("Stop with Ctrl-C.");
@@ -183,7 +184,12 @@ pub(crate) fn demo(global: &Global, nodes: u16, http: Option<String>) -> Result<
             "Essaim demo: {} sample hubs, {count} signed records",
             hubs.len()
         );
+        println!("  UI      http://{bound}/");
         println!("  data    {}", root.display());
+        println!(
+            "  publish http://{bound}/publish (operator token: {})",
+            root.join(essaim_node::node::TOKEN_FILE).display()
+        );
         println!("  API     http://{bound}/api/v1/status");
         println!("  search  http://{bound}/api/v1/search?q=epicerie+solidaire");
         println!("Stop with Ctrl-C.");
