@@ -242,8 +242,16 @@ fn a_short_stem_allows_no_typo_even_from_a_longer_word() {
     // "sante" has five letters (one typo) but its stem `sant` has four:
     // with a typo it would reach `san`, the stem of "sans".
     let index = index_of(&[
-        doc("centre-sante", "Centre de santé", "Un centre de santé de quartier."),
-        doc("sans-voiture", "Vivre sans voiture", "Des trajets sans voiture."),
+        doc(
+            "centre-sante",
+            "Centre de santé",
+            "Un centre de santé de quartier.",
+        ),
+        doc(
+            "sans-voiture",
+            "Vivre sans voiture",
+            "Des trajets sans voiture.",
+        ),
     ]);
     assert_eq!(slugs(&search(&index, "sante ")), ["centre-sante"]);
     assert_eq!(slugs(&search(&index, "santé")), ["centre-sante"]);
