@@ -152,6 +152,9 @@ fn search_as_you_type_facets_and_the_map() {
         );
         browser.screenshot("search.png").await;
         report_timings(&timings, keystrokes + BURSTS.len());
+        if std::env::var_os("ESSAIM_BENCH_TYPING").is_some() {
+            compare_with_api(&timings);
+        }
 
         // A facet value: the filter applies, in the URL too, without a load.
         let before_total = total(&browser).await;
@@ -415,6 +418,52 @@ fn report_timings(entries: &[Value], keystroke_batches: usize) {
             "server_ms_first": round(entries.first().and_then(|e| e["server"].as_f64()).unwrap_or(0.0)),
             "client_ms_p50": round(percentile(&mut client, 50.0)),
             "client_ms_p99": round(percentile(&mut client, 99.0)),
+        }})
+    );
+}
+
+/// The benchmark's baseline, in the same run: every request the page made
+/// while typing, made again from one plain HTTP client, interleaved, as the
+/// page's HTML fragment and as the JSON API's search (same query and
+/// filters), 3 rounds. The ratio is what the UI costs over the search.
+fn compare_with_api(entries: &[Value]) {
+    let agent = ureq::Agent::new_with_defaults();
+    let time = |url: &str| {
+        let started = std::time::Instant::now();
+        let mut response = agent.get(url).call().unwrap();
+        let _ = response.body_mut().read_to_vec().unwrap();
+        started.elapsed().as_secs_f64() * 1_000.0
+    };
+    let (mut html, mut api) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for entry in entries {
+            let Some(url) = entry["url"].as_str() else {
+                continue;
+            };
+            let Some((base, query)) = url.split_once("/?") else {
+                continue;
+            };
+            let query: Vec<&str> = query
+                .split('&')
+                .filter(|p| *p != "partial=1" && !p.starts_with("page="))
+                .collect();
+            html.push(time(url));
+            api.push(time(&format!("{base}/api/v1/search?{}", query.join("&"))));
+        }
+    }
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    let (h50, h99) = (percentile(&mut html, 50.0), percentile(&mut html, 99.0));
+    let (a50, a99) = (percentile(&mut api, 50.0), percentile(&mut api, 99.0));
+    println!(
+        "{}",
+        json!({ "ui_against_api": {
+            "requests": html.len(),
+            "html_fragment_ms_p50": round(h50),
+            "html_fragment_ms_p99": round(h99),
+            "api_json_ms_p50": round(a50),
+            "api_json_ms_p99": round(a99),
+            "ratio_p50": round(h50 / a50),
+            "ratio_p99": round(h99 / a99),
         }})
     );
 }
