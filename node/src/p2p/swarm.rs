@@ -698,14 +698,15 @@ impl Runner {
                     }
                 }
             }
-            BehaviourEvent::Autonat(autonat::Event::StatusChanged { new, .. }) => {
-                if let autonat::NatStatus::Public(address) = new {
-                    tracing::info!(%address, "reachable from outside: serving kad");
-                    self.swarm
-                        .behaviour_mut()
-                        .kad
-                        .set_mode(Some(kad::Mode::Server));
-                }
+            BehaviourEvent::Autonat(autonat::Event::StatusChanged {
+                new: autonat::NatStatus::Public(address),
+                ..
+            }) => {
+                tracing::info!(%address, "reachable from outside: serving kad");
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .set_mode(Some(kad::Mode::Server));
             }
             _ => {}
         }
