@@ -296,7 +296,7 @@ fn main() -> ExitCode {
         Command::Endorse(_) => not_yet("endorse", "the social-layer issue"),
         Command::Mirror(_) => not_yet("mirror", "the mirrors issue"),
         Command::Clone { .. } => not_yet("clone", "the mirrors issue"),
-        Command::Peers => not_yet("peers", "the federation issue"),
+        Command::Peers => node_commands::peers(&global),
         Command::Doctor => not_yet("doctor", "the operations issue"),
         Command::Backup { .. } => not_yet("backup", "the operations issue"),
         Command::Restore { .. } => not_yet("restore", "the operations issue"),

@@ -340,3 +340,42 @@ fn ed25519_verifying(bytes: &[u8; 32]) -> Option<ed25519_dalek::VerifyingKey> {
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The `"sync"` part of `/api/v1/status`: the federation state when the node
+/// runs, else the head set's size and digest read from the store.
+pub async fn status_json(node: &Node) -> serde_json::Value {
+    if let Some(p2p) = node.p2p() {
+        return serde_json::to_value(p2p.status(node).await).unwrap_or_default();
+    }
+    let worker = node.clone();
+    let set = tokio::task::spawn_blocking(move || {
+        let change = worker.store().last_change().ok()?;
+        let items = worker.store().head_items().ok()?;
+        sync::HeadSet::new(change, items).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    serde_json::json!({
+        "peer_id": peer_of(&node.hub_id()).map(|p| p.to_string()),
+        "listen": [],
+        "connected_peers": 0,
+        "heads": set.as_ref().map_or(0, |s| s.len),
+        "digest": set.as_ref().map_or_else(String::new, |s| hex(&s.digest)),
+        "syncs": 0,
+        "last_sync": null,
+    })
+}
+
+/// `/api/v1/peers`: the connected peers (when the node runs) and every peer
+/// remembered in the store.
+pub async fn peers_json(node: &Node) -> serde_json::Value {
+    let connected = node.p2p().map(|p| p.peers()).unwrap_or_default();
+    let worker = node.clone();
+    let known = tokio::task::spawn_blocking(move || worker.store().peers())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    serde_json::json!({ "connected": connected, "known": known })
+}

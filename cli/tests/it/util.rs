@@ -45,6 +45,10 @@ impl RunningNode {
             data.to_str().unwrap(),
             "--http",
             "127.0.0.1:0",
+            // Federation on loopback only, no mdns: tests never meet each other.
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--no-mdns",
         ])
     }
 

@@ -279,13 +279,27 @@ pub(super) async fn start(
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<P2pHandle, P2pError> {
     let mut swarm = build_swarm(&node, &settings)?;
+    let default_listen: Vec<Multiaddr> = crate::config::Config::default()
+        .p2p_listen
+        .iter()
+        .filter_map(|m| m.as_str().parse().ok())
+        .collect();
     for address in &settings.listen {
-        swarm
-            .listen_on(address.clone())
-            .map_err(|e| P2pError::Listen {
+        if let Err(e) = swarm.listen_on(address.clone()) {
+            // The default port is taken (another node on this machine): any
+            // free port will do; an address the operator chose must work.
+            if default_listen.contains(address) {
+                let any: Multiaddr = "/ip4/0.0.0.0/tcp/0".parse().expect("a literal multiaddr");
+                tracing::warn!(%address, error = %e, "default federation port taken: listening on a free port");
+                if swarm.listen_on(any).is_ok() {
+                    continue;
+                }
+            }
+            return Err(P2pError::Listen {
                 address: address.to_string(),
                 reason: e.to_string(),
-            })?;
+            });
+        }
     }
     // On loopback (a demo or test network on one machine) no address will
     // ever be confirmed from outside: serve kad requests anyway.
