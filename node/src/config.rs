@@ -70,6 +70,8 @@ pub struct Config {
     pub bootstrap: Vec<MultiaddrText>,
     /// Local-network discovery.
     pub mdns: bool,
+    /// Dial the peers kad finds beyond the bootstrap ones.
+    pub discover: bool,
     /// Whether to act as a libp2p relay for hubs behind NAT.
     pub relay_server: bool,
     /// Trust mode.
@@ -97,6 +99,7 @@ impl Default for Config {
             ],
             bootstrap: Vec::new(),
             mdns: true,
+            discover: true,
             relay_server: false,
             trust_mode: TrustMode::WebOfTrust,
             trust_depth: 2,
@@ -129,6 +132,7 @@ struct RawP2p {
     listen: Option<Vec<String>>,
     bootstrap: Option<Vec<String>>,
     mdns: Option<bool>,
+    discover: Option<bool>,
     relay_server: Option<bool>,
 }
 
@@ -199,6 +203,7 @@ impl Config {
             config.bootstrap = multiaddrs("p2p.bootstrap", bootstrap)?;
         }
         config.mdns = raw.p2p.mdns.unwrap_or(config.mdns);
+        config.discover = raw.p2p.discover.unwrap_or(config.discover);
         config.relay_server = raw.p2p.relay_server.unwrap_or(config.relay_server);
         config.trust_mode = raw.trust.mode.unwrap_or(config.trust_mode);
         if let Some(depth) = raw.trust.depth {

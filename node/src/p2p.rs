@@ -90,6 +90,8 @@ pub struct P2pSettings {
     pub bootstrap: Vec<Multiaddr>,
     /// Local-network discovery.
     pub mdns: bool,
+    /// Dial the peers kad finds beyond the bootstrap ones.
+    pub discover: bool,
     /// Act as a relay for hubs behind NAT.
     pub relay_server: bool,
     /// Time between two reconciliations with a connected peer.
@@ -117,6 +119,7 @@ impl P2pSettings {
                 .map(|m| parse(m.as_str()))
                 .collect::<Result<_, _>>()?,
             mdns: config.mdns,
+            discover: config.discover,
             relay_server: config.relay_server,
             sync_interval: DEFAULT_SYNC_INTERVAL,
         })

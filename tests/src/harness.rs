@@ -37,15 +37,17 @@ pub struct TestNode {
     pub data: DataDir,
     /// The node's name (its hub record's).
     pub name: String,
+    /// Whether it dials the peers kad finds (off keeps a test's topology).
+    pub discover: bool,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
 
 /// Configuration text for a test node: loopback only, no mdns.
-fn config_text(bootstrap: &[Multiaddr]) -> String {
+fn config_text(bootstrap: &[Multiaddr], discover: bool) -> String {
     let list: Vec<String> = bootstrap.iter().map(|m| format!("\"{m}\"")).collect();
     format!(
-        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\nbootstrap = [{}]\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
+        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\ndiscover = {discover}\nbootstrap = [{}]\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
         list.join(", ")
     )
 }
@@ -54,6 +56,12 @@ impl TestNode {
     /// Create a hub in a fresh temporary data directory and start its node,
     /// dialling `bootstrap`.
     pub async fn spawn(name: &str, bootstrap: &[Multiaddr]) -> TestNode {
+        TestNode::spawn_with(name, bootstrap, true).await
+    }
+
+    /// [`TestNode::spawn`], choosing whether the node dials the peers kad
+    /// finds (off: it stays connected to exactly the peers the test chose).
+    pub async fn spawn_with(name: &str, bootstrap: &[Multiaddr], discover: bool) -> TestNode {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let data = DataDir::locate(Some(dir.path().join("hub"))).expect("a data directory");
         let profile = HubProfile {
@@ -71,6 +79,7 @@ impl TestNode {
         let mut node = TestNode {
             data,
             name: name.to_owned(),
+            discover,
             running: None,
             _dir: dir,
         };
@@ -81,8 +90,11 @@ impl TestNode {
     /// Start (or restart) the node on its data directory.
     pub async fn start(&mut self, bootstrap: &[Multiaddr]) {
         assert!(self.running.is_none(), "{} already runs", self.name);
-        std::fs::write(self.data.path(datadir::CONFIG_FILE), config_text(bootstrap))
-            .expect("config written");
+        std::fs::write(
+            self.data.path(datadir::CONFIG_FILE),
+            config_text(bootstrap, self.discover),
+        )
+        .expect("config written");
         let data = self.data.clone();
         let node = tokio::task::spawn_blocking(move || Node::open(&data))
             .await
@@ -275,7 +287,8 @@ pub fn initiative(key: &HubKey, slug: &str, created: u64) -> SignedRecord {
     essaim_protocol::sign(body, key, essaim_node::unix_now()).expect("signed")
 }
 
-/// Start `n` nodes named `node-0`…; each dials the previous one (a line).
+/// Start `n` nodes named `node-0`…; each dials the previous one, and only
+/// it (a line: kad discovery is off).
 pub async fn line(n: usize) -> Vec<TestNode> {
     let mut nodes: Vec<TestNode> = Vec::with_capacity(n);
     for i in 0..n {
@@ -283,7 +296,7 @@ pub async fn line(n: usize) -> Vec<TestNode> {
             Some(previous) => vec![previous.addr().await],
             None => Vec::new(),
         };
-        nodes.push(TestNode::spawn(&format!("node-{i}"), &bootstrap).await);
+        nodes.push(TestNode::spawn_with(&format!("node-{i}"), &bootstrap, false).await);
     }
     for pair in nodes.windows(2) {
         let peer = pair[0].peer_id().to_string();

@@ -56,6 +56,8 @@ const MAX_INBOUND_SYNC: usize = 4;
 /// Connections at most, in total and per peer.
 const MAX_CONNECTIONS: u32 = 256;
 const MAX_PER_PEER: u32 = 2;
+/// Peers found through kad are dialled while fewer than this are connected.
+const TARGET_PEERS: usize = 8;
 /// Invalid records pushed or fetched before a peer is blocked.
 const MAX_STRIKES: u32 = 3;
 
@@ -180,6 +182,7 @@ fn build_swarm(node: &Node, settings: &P2pSettings) -> Result<Swarm<Behaviour>, 
     let keypair =
         libp2p::identity::Keypair::ed25519_from_bytes(&mut secret).map_err(|e| setup(&e))?;
     let mdns_on = settings.mdns;
+    let discover = settings.discover;
     let relay_on = settings.relay_server;
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -202,7 +205,13 @@ fn build_swarm(node: &Node, settings: &P2pSettings) -> Result<Swarm<Behaviour>, 
                 None
             };
             let mut kad_config = kad::Config::new(StreamProtocol::new("/essaim/kad/1"));
-            kad_config.set_periodic_bootstrap_interval(Some(Duration::from_secs(300)));
+            // Without discovery, kad answers queries but starts none: its
+            // lookups would connect to every peer they meet.
+            kad_config
+                .set_periodic_bootstrap_interval(discover.then_some(Duration::from_secs(300)));
+            if !discover {
+                kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
+            }
             let sync = request_response::Behaviour::with_codec(
                 request_response::cbor::codec::Codec::default()
                     .set_request_size_maximum(MAX_FRAME_BYTES)
@@ -270,6 +279,7 @@ struct Runner {
     validations: Arc<Semaphore>,
     inbound: Arc<Semaphore>,
     sync_interval: Duration,
+    discover: bool,
 }
 
 pub(super) async fn start(
@@ -362,6 +372,7 @@ pub(super) async fn start(
         validations: Arc::new(Semaphore::new(MAX_VALIDATIONS)),
         inbound: Arc::new(Semaphore::new(MAX_INBOUND_SYNC)),
         sync_interval: settings.sync_interval,
+        discover: settings.discover,
     };
     tasks.spawn(runner.run(cancel));
     Ok(P2pHandle { shared })
@@ -652,10 +663,12 @@ impl Runner {
             }
         }
         if endpoint.is_dialer() {
-            self.swarm
-                .behaviour_mut()
-                .kad
-                .add_address(&peer, address.clone());
+            if self.discover {
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .add_address(&peer, address.clone());
+            }
             let node = self.node.clone();
             let peer_text = peer.to_string();
             let address = with_peer(address, peer).to_string();
@@ -669,6 +682,10 @@ impl Runner {
             if target.peer.is_none() && target.address == *endpoint.get_remote_address() {
                 target.peer = Some(peer);
             }
+        }
+        // The first peer: look for others through it.
+        if self.discover && count == 1 && self.swarm.connected_peers().count() == 1 {
+            let _ = self.swarm.behaviour_mut().kad.bootstrap();
         }
         // The dialer starts the reconciliation of a new connection; the other
         // side learns what it lacks from the same session (it is pushed).
@@ -687,7 +704,8 @@ impl Runner {
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 // Listen addresses a peer announces let kad route to it.
-                for address in info.listen_addrs.into_iter().take(8) {
+                let announced = if self.discover { 8 } else { 0 };
+                for address in info.listen_addrs.into_iter().take(announced) {
                     self.swarm
                         .behaviour_mut()
                         .kad
@@ -710,6 +728,21 @@ impl Runner {
                     if !self.swarm.is_connected(&peer) && !self.banned.contains_key(&peer) {
                         let _ = self.swarm.dial(with_peer(address, peer));
                     }
+                }
+            }
+            // Peers beyond the bootstrap ones: dial what kad finds, up to a target.
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer, addresses, ..
+            }) => {
+                let connected = self.swarm.connected_peers().count();
+                if self.discover
+                    && connected < TARGET_PEERS
+                    && peer != self.shared.peer_id
+                    && !self.swarm.is_connected(&peer)
+                    && !self.banned.contains_key(&peer)
+                {
+                    let address = addresses.first().clone();
+                    let _ = self.swarm.dial(with_peer(address, peer));
                 }
             }
             BehaviourEvent::Autonat(autonat::Event::StatusChanged {
