@@ -64,7 +64,7 @@ fn init_logging(json: bool) {
 }
 
 /// Resolve on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),
@@ -90,6 +90,7 @@ pub(crate) fn run(
     bootstrap: &[String],
     no_mdns: bool,
     log_json: bool,
+    exit_on_stdin_close: bool,
 ) -> Result<()> {
     init_logging(log_json);
     let data = global.data_dir()?;
@@ -137,19 +138,35 @@ pub(crate) fn run(
         println!("  search  http://{bound}/api/v1/search?q=…");
         println!("Stop with Ctrl-C.");
         let _ = std::io::stdout().flush();
-        node.run(listener, shutdown_signal()).await?;
+        let shutdown = async move {
+            if exit_on_stdin_close {
+                tokio::select! {
+                    () = shutdown_signal() => {}
+                    () = stdin_closed() => {}
+                }
+            } else {
+                shutdown_signal().await;
+            }
+        };
+        node.run(listener, shutdown).await?;
         Ok(())
     })
 }
 
-/// `essaim demo`: a node on a temporary data directory with the sample catalogue.
-pub(crate) fn demo(global: &Global, nodes: u16, http: Option<String>) -> Result<()> {
+/// Completes when standard input reaches its end (its writer is gone).
+async fn stdin_closed() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
+/// `essaim demo --nodes 1`: one node on a temporary data directory with the
+/// whole sample catalogue (several nodes: [`crate::demo::network`]).
+pub(crate) fn demo(global: &Global, _nodes: u16, http: Option<String>) -> Result<()> {
     init_logging(false);
-    if nodes != 1 {
-        eprintln!(
-            "note: a network of {nodes} hubs comes with federation; this demo runs one node holding every sample hub's records"
-        );
-    }
     let root = match &global.data_dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("essaim-demo-{}", std::process::id())),

@@ -106,3 +106,27 @@ fn five_processes_converge() {
     let peers: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(peers["connected"].as_array().unwrap().len() >= 4, "{peers}");
 }
+
+/// `essaim demo` starts three hubs as three processes, each with its part of
+/// the sample catalogue; the first prints its URL once it holds everything.
+#[test]
+fn the_demo_is_a_network_of_three_hubs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = RunningNode::demo(&tmp.path().join("demo"));
+    let first = status(&node);
+    assert_eq!(first["store"]["heads"]["initiative"], 37, "{first}");
+    until(
+        "the first hub to be connected to the two others",
+        WITHIN,
+        || status(&node)["sync"]["connected_peers"] == 2,
+    );
+    // The other hubs have their own data directories, beside the first's.
+    for i in [2, 3] {
+        assert!(
+            tmp.path()
+                .join(format!("demo-hub-{i}"))
+                .join("store.sqlite")
+                .exists()
+        );
+    }
+}
