@@ -382,3 +382,80 @@ pub async fn peers_json(node: &Node) -> serde_json::Value {
         .unwrap_or_default();
     serde_json::json!({ "connected": connected, "known": known })
 }
+
+/// Publish a new version of the hub's profile when the public endpoints of
+/// the configuration (`p2p.announce`, `http.public_url`) differ from those
+/// it carries, so that other hubs can find this node.
+pub(crate) async fn publish_endpoints(node: Node) {
+    let config = node.config();
+    if config.announce.is_empty() && config.public_url.is_none() {
+        return;
+    }
+    let wanted = essaim_protocol::record::Endpoints {
+        multiaddrs: config.announce.clone(),
+        http: config.public_url.clone(),
+    };
+    let Ok(slug) = "profile".parse() else {
+        return;
+    };
+    let own = essaim_protocol::Address {
+        author: node.hub_id(),
+        kind: essaim_protocol::Kind::Hub,
+        slug,
+    };
+    let worker = node.clone();
+    let head = tokio::task::spawn_blocking(move || worker.store().head(&own))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
+    let Some(essaim_protocol::Body::Hub(hub)) = head.map(|h| h.record.body().clone()) else {
+        tracing::warn!("no hub profile to publish the endpoints in: run `essaim init`");
+        return;
+    };
+    if hub.endpoints.as_ref() == Some(&wanted) {
+        return;
+    }
+    // Gossip reaches only connected peers: wait for a first one (and for
+    // gossipsub to learn its subscriptions), within a minute; anti-entropy
+    // carries the record anyway.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline && node.p2p().is_some_and(|p| p.peers().is_empty()) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut hub = hub;
+    hub.endpoints = Some(wanted);
+    hub.seq = crate::unix_now_ms().max(hub.seq + 1);
+    hub.created = crate::unix_now();
+    match node.publish(essaim_protocol::Body::Hub(hub)).await {
+        Ok(_) => tracing::info!("hub profile published with this node's public endpoints"),
+        Err(e) => tracing::warn!(error = %e, "cannot publish the hub's endpoints"),
+    }
+}
+
+/// The multiaddrs to dial for a hub record's endpoints (with the hub's peer
+/// id), at most four.
+pub(crate) fn endpoints_of(record: &SignedRecord) -> Vec<Multiaddr> {
+    let essaim_protocol::Body::Hub(hub) = record.body() else {
+        return Vec::new();
+    };
+    let Some(peer) = peer_of(&hub.author) else {
+        return Vec::new();
+    };
+    hub.endpoints
+        .iter()
+        .flat_map(|e| e.multiaddrs.iter())
+        .filter_map(|m| m.as_str().parse::<Multiaddr>().ok())
+        .take(4)
+        .map(|m| {
+            if m.iter()
+                .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+            {
+                m
+            } else {
+                m.with(libp2p::multiaddr::Protocol::P2p(peer))
+            }
+        })
+        .collect()
+}

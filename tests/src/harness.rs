@@ -39,15 +39,23 @@ pub struct TestNode {
     pub name: String,
     /// Whether it dials the peers kad finds (off keeps a test's topology).
     pub discover: bool,
+    /// A fixed libp2p port, announced in its hub record (else port 0).
+    pub port: Option<u16>,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
 
-/// Configuration text for a test node: loopback only, no mdns.
-fn config_text(bootstrap: &[Multiaddr], discover: bool) -> String {
+/// Configuration text for a test node: loopback only, no mdns; with a fixed
+/// port, the node also announces its address in its hub record.
+fn config_text(bootstrap: &[Multiaddr], discover: bool, port: Option<u16>) -> String {
     let list: Vec<String> = bootstrap.iter().map(|m| format!("\"{m}\"")).collect();
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", port.unwrap_or(0));
+    let announce = match port {
+        Some(_) => format!("[\"{listen}\"]"),
+        None => "[]".into(),
+    };
     format!(
-        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\ndiscover = {discover}\nbootstrap = [{}]\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
+        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = [\"{listen}\"]\nannounce = {announce}\nmdns = false\ndiscover = {discover}\nbootstrap = [{}]\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
         list.join(", ")
     )
 }
@@ -80,9 +88,24 @@ impl TestNode {
             data,
             name: name.to_owned(),
             discover,
+            port: None,
             running: None,
             _dir: dir,
         };
+        node.start(bootstrap).await;
+        node
+    }
+
+    /// A node on a fixed free port that it announces in its hub record
+    /// (`p2p.announce`), kad discovery off.
+    pub async fn spawn_announcing(name: &str, bootstrap: &[Multiaddr]) -> TestNode {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut node = TestNode::spawn_with(name, bootstrap, false).await;
+        node.stop().await;
+        node.port = Some(port);
         node.start(bootstrap).await;
         node
     }
@@ -92,7 +115,7 @@ impl TestNode {
         assert!(self.running.is_none(), "{} already runs", self.name);
         std::fs::write(
             self.data.path(datadir::CONFIG_FILE),
-            config_text(bootstrap, self.discover),
+            config_text(bootstrap, self.discover, self.port),
         )
         .expect("config written");
         let data = self.data.clone();

@@ -65,6 +65,8 @@ const MAX_STRIKES: u32 = 3;
 pub(super) enum Command {
     Publish(Vec<u8>),
     Dial(Multiaddr),
+    /// Dial a hub's published endpoint, unless already connected.
+    DialHub(Multiaddr),
     Sync {
         peer: PeerId,
         reply: Option<oneshot::Sender<SyncSummary>>,
@@ -358,6 +360,7 @@ pub(super) async fn start(
             });
         }
     }
+    let node_for_endpoints = node.clone();
     let runner = Runner {
         swarm,
         node,
@@ -374,6 +377,14 @@ pub(super) async fn start(
         sync_interval: settings.sync_interval,
         discover: settings.discover,
     };
+    // Publishing the endpoints may wait for a first peer: it stops with the node.
+    let stop = cancel.clone();
+    tasks.spawn(async move {
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = super::publish_endpoints(node_for_endpoints) => {}
+        }
+    });
     tasks.spawn(runner.run(cancel));
     Ok(P2pHandle { shared })
 }
@@ -508,6 +519,16 @@ impl Runner {
             Command::Dial(address) => {
                 if let Err(e) = self.swarm.dial(address.clone()) {
                     tracing::warn!(%address, error = %e, "cannot dial");
+                }
+            }
+            Command::DialHub(address) => {
+                let connected = peer_in(&address).is_some_and(|p| {
+                    p == self.shared.peer_id
+                        || self.swarm.is_connected(&p)
+                        || self.banned.contains_key(&p)
+                });
+                if !connected && self.swarm.connected_peers().count() < TARGET_PEERS {
+                    let _ = self.swarm.dial(address);
                 }
             }
             Command::Sync { peer, reply } => self.start_sync(peer, reply),
@@ -773,6 +794,10 @@ impl Runner {
                     MessageAcceptance::Reject
                 }
                 Ok(record) => {
+                    // A hub's published endpoints: a way to meet it.
+                    for address in super::endpoints_of(&record) {
+                        let _ = commands.send(Command::DialHub(address));
+                    }
                     match node
                         .ingest(vec![(record, Source::Peer(source.to_string()))])
                         .await
@@ -1042,6 +1067,9 @@ async fn session(
             let _ = shared.commands.send(Command::Strike(peer));
         }
         let got: HashSet<[u8; 32]> = records.iter().map(|r| r.id().0).collect();
+        for address in records.iter().flat_map(super::endpoints_of) {
+            let _ = shared.commands.send(Command::DialHub(address));
+        }
         let missing: HashSet<&[u8]> = missing.iter().map(|m| m.as_slice()).collect();
         // Left out to keep the answer small: ask again.
         for id in batch {

@@ -321,3 +321,66 @@ async fn the_network_outlives_its_bootstrap_node() {
     .await;
     assert_eq!(sb.heads, sc.heads);
 }
+
+/// A node remembers the peers it dialled: restarted without any bootstrap
+/// address, it connects to them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_redials_the_peers_it_remembers() {
+    let a = TestNode::spawn("a", &[]).await;
+    let mut b = TestNode::spawn("b", &[a.addr().await]).await;
+    let a_peer = a.peer_id().to_string();
+    wait_for("b to connect to a", NET_TIMEOUT, || async {
+        b.p2p()
+            .peers()
+            .iter()
+            .any(|p| p.peer_id == a_peer)
+            .then_some(())
+    })
+    .await;
+    b.stop().await;
+    let known = {
+        let data = b.data.clone();
+        tokio::task::spawn_blocking(move || {
+            essaim_node::store::Store::open(&data.path(essaim_node::node::STORE_FILE))
+                .unwrap()
+                .peers()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(known.iter().any(|p| p.peer_id == a_peer), "{known:?}");
+    b.start(&[]).await;
+    wait_for("b to reconnect to a from memory", NET_TIMEOUT, || async {
+        b.p2p()
+            .peers()
+            .iter()
+            .any(|p| p.peer_id == a_peer)
+            .then_some(())
+    })
+    .await;
+}
+
+/// A hub that announces its address in its hub record is found through it:
+/// b, which only knows a (kad discovery off), connects to c once c's profile
+/// reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubs_are_found_through_the_endpoints_of_their_profiles() {
+    let a = TestNode::spawn_with("a", &[], false).await;
+    let a_addr = a.addr().await;
+    let b = TestNode::spawn_with("b", std::slice::from_ref(&a_addr), false).await;
+    let c = TestNode::spawn_announcing("c", &[a_addr]).await;
+    let c_peer = c.peer_id().to_string();
+    wait_for(
+        "b to connect to c through c's hub record",
+        NET_TIMEOUT,
+        || async {
+            b.p2p()
+                .peers()
+                .iter()
+                .any(|p| p.peer_id == c_peer)
+                .then_some(())
+        },
+    )
+    .await;
+}
