@@ -6,6 +6,7 @@
 //! says what to do.
 
 mod commands;
+mod demo;
 mod node_commands;
 
 use std::path::PathBuf;
@@ -189,6 +190,9 @@ struct RunArgs {
     /// Log format: `text` (default) or `json` lines. Filter with RUST_LOG.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     log_format: String,
+    /// Stop when standard input closes (the nodes `essaim demo` starts).
+    #[arg(long, hide = true)]
+    exit_on_stdin_close: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -262,7 +266,9 @@ fn main() -> ExitCode {
             &args.bootstrap,
             args.no_mdns,
             args.log_format == "json",
+            args.exit_on_stdin_close,
         ),
+        Command::Demo { nodes, http } if nodes > 1 => demo::network(&global, nodes, http),
         Command::Demo { nodes, http } => node_commands::demo(&global, nodes, http),
         Command::Publish { file } => node_commands::publish(&global, &file),
         Command::Import(ImportCommand::Records { file }) => {
@@ -296,7 +302,7 @@ fn main() -> ExitCode {
         Command::Endorse(_) => not_yet("endorse", "the social-layer issue"),
         Command::Mirror(_) => not_yet("mirror", "the mirrors issue"),
         Command::Clone { .. } => not_yet("clone", "the mirrors issue"),
-        Command::Peers => not_yet("peers", "the federation issue"),
+        Command::Peers => node_commands::peers(&global),
         Command::Doctor => not_yet("doctor", "the operations issue"),
         Command::Backup { .. } => not_yet("backup", "the operations issue"),
         Command::Restore { .. } => not_yet("restore", "the operations issue"),

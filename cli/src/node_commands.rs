@@ -64,7 +64,7 @@ fn init_logging(json: bool) {
 }
 
 /// Resolve on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),
@@ -90,15 +90,31 @@ pub(crate) fn run(
     bootstrap: &[String],
     no_mdns: bool,
     log_json: bool,
+    exit_on_stdin_close: bool,
 ) -> Result<()> {
     init_logging(log_json);
     let data = global.data_dir()?;
-    if !listen.is_empty() || !bootstrap.is_empty() || no_mdns {
-        tracing::warn!(
-            "federation (--listen, --bootstrap, --no-mdns) is not in this version yet: this node runs alone"
-        );
-    }
-    let node = Node::open(&data)?;
+    let multiaddrs = |flag: &str, list: &[String]| {
+        list.iter()
+            .map(|m| {
+                m.parse().map_err(|_| {
+                    anyhow::anyhow!("{flag} {m}: write a multiaddr such as /ip4/0.0.0.0/tcp/4001")
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    };
+    let listen = multiaddrs("--listen", listen)?;
+    let bootstrap = multiaddrs("--bootstrap", bootstrap)?;
+    // Flags override the configuration file.
+    let node = Node::open_with(&data, |config| {
+        if !listen.is_empty() {
+            config.p2p_listen = listen;
+        }
+        config.bootstrap.extend(bootstrap);
+        if no_mdns {
+            config.mdns = false;
+        }
+    })?;
     if let Some(reason) = node.rebuilt_index() {
         tracing::warn!(%reason, "the search index was rebuilt from the store");
     }
@@ -123,19 +139,35 @@ pub(crate) fn run(
         println!("  search  http://{bound}/api/v1/search?q=…");
         println!("Stop with Ctrl-C.");
         let _ = std::io::stdout().flush();
-        node.run(listener, shutdown_signal()).await?;
+        let shutdown = async move {
+            if exit_on_stdin_close {
+                tokio::select! {
+                    () = shutdown_signal() => {}
+                    () = stdin_closed() => {}
+                }
+            } else {
+                shutdown_signal().await;
+            }
+        };
+        node.run(listener, shutdown).await?;
         Ok(())
     })
 }
 
-/// `essaim demo`: a node on a temporary data directory with the sample catalogue.
-pub(crate) fn demo(global: &Global, nodes: u16, http: Option<String>) -> Result<()> {
+/// Completes when standard input reaches its end (its writer is gone).
+async fn stdin_closed() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
+/// `essaim demo --nodes 1`: one node on a temporary data directory with the
+/// whole sample catalogue (several nodes: [`crate::demo::network`]).
+pub(crate) fn demo(global: &Global, _nodes: u16, http: Option<String>) -> Result<()> {
     init_logging(false);
-    if nodes != 1 {
-        eprintln!(
-            "note: a network of {nodes} hubs comes with federation; this demo runs one node holding every sample hub's records"
-        );
-    }
     let root = match &global.data_dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("essaim-demo-{}", std::process::id())),
@@ -152,7 +184,11 @@ pub(crate) fn demo(global: &Global, nodes: u16, http: Option<String>) -> Result<
             unix_now(),
         )?;
     }
-    let node = Node::open(&data)?;
+    // A demo federates on loopback only, without mdns.
+    let node = Node::open_with(&data, |config| {
+        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a literal multiaddr")];
+        config.mdns = false;
+    })?;
     let now = unix_now();
     let hubs = essaim_node::catalogue::sample(now).context("the sample catalogue")?;
     let records: Vec<(SignedRecord, Source)> = hubs
@@ -442,6 +478,66 @@ pub(crate) fn status(global: &Global) -> Result<()> {
         "index    {} documents, {} change(s) behind",
         value["index"]["documents"], value["index"]["behind"]
     );
+    Ok(())
+}
+
+/// `essaim peers`: connected peers (when the node runs) and remembered ones.
+pub(crate) fn peers(global: &Global) -> Result<()> {
+    let data = global.data_dir()?;
+    let api = NodeApi::connect(&data)?;
+    let (status, value) = api.get("/api/v1/peers")?;
+    let value = api_result(status, value)?;
+    if global.json {
+        println!("{value}");
+        return Ok(());
+    }
+    let connected = value["connected"].as_array().cloned().unwrap_or_default();
+    if !api.is_remote() {
+        println!("the node is not running: peers remembered from earlier connections");
+    } else if connected.is_empty() {
+        println!("no connected peer");
+    }
+    for peer in &connected {
+        println!("{}", peer["peer_id"].as_str().unwrap_or(""));
+        println!("  hub       {}", peer["hub"].as_str().unwrap_or("-"));
+        let addresses: Vec<&str> = peer["addresses"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        println!("  addresses {}", addresses.join(" "));
+        match peer["latency_ms"].as_f64() {
+            Some(ms) => println!("  latency   {ms:.1} ms"),
+            None => println!("  latency   -"),
+        }
+        let sync = &peer["last_sync"];
+        if sync.is_null() {
+            println!("  last sync -");
+        } else if sync["ok"] == true {
+            println!(
+                "  last sync ok, {} fetched, {} pushed, {} bytes, {} ms",
+                sync["fetched"],
+                sync["pushed"],
+                sync["bytes_sent"].as_u64().unwrap_or(0)
+                    + sync["bytes_received"].as_u64().unwrap_or(0),
+                sync["duration_ms"]
+            );
+        } else {
+            println!(
+                "  last sync failed: {}",
+                sync["error"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if !api.is_remote() {
+        for peer in value["known"].as_array().cloned().unwrap_or_default() {
+            println!(
+                "{}  hub {}  last sync: {}",
+                peer["peer_id"].as_str().unwrap_or(""),
+                peer["hub"].as_str().unwrap_or("-"),
+                peer["last_sync_result"].as_str().unwrap_or("never")
+            );
+        }
+    }
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use essaim_protocol::record::MultiaddrText;
+use essaim_protocol::record::{MultiaddrText, WebUrl};
 use serde::Deserialize;
 
 /// The commented configuration file written by `essaim init`.
@@ -68,8 +68,14 @@ pub struct Config {
     pub p2p_listen: Vec<MultiaddrText>,
     /// Peers to dial at start-up.
     pub bootstrap: Vec<MultiaddrText>,
+    /// Public multiaddrs published in the hub record (empty: none).
+    pub announce: Vec<MultiaddrText>,
+    /// Public base URL of the web server, published in the hub record.
+    pub public_url: Option<WebUrl>,
     /// Local-network discovery.
     pub mdns: bool,
+    /// Dial the peers kad finds beyond the bootstrap ones.
+    pub discover: bool,
     /// Whether to act as a libp2p relay for hubs behind NAT.
     pub relay_server: bool,
     /// Trust mode.
@@ -96,7 +102,10 @@ impl Default for Config {
                     .expect("a literal multiaddr"),
             ],
             bootstrap: Vec::new(),
+            announce: Vec::new(),
+            public_url: None,
             mdns: true,
+            discover: true,
             relay_server: false,
             trust_mode: TrustMode::WebOfTrust,
             trust_depth: 2,
@@ -121,6 +130,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields, default)]
 struct RawHttp {
     listen: Option<String>,
+    public_url: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -128,7 +138,9 @@ struct RawHttp {
 struct RawP2p {
     listen: Option<Vec<String>>,
     bootstrap: Option<Vec<String>>,
+    announce: Option<Vec<String>>,
     mdns: Option<bool>,
+    discover: Option<bool>,
     relay_server: Option<bool>,
 }
 
@@ -198,7 +210,20 @@ impl Config {
         if let Some(bootstrap) = raw.p2p.bootstrap {
             config.bootstrap = multiaddrs("p2p.bootstrap", bootstrap)?;
         }
+        if let Some(announce) = raw.p2p.announce {
+            config.announce = multiaddrs("p2p.announce", announce)?;
+        }
+        if let Some(url) = raw.http.public_url.filter(|u| !u.is_empty()) {
+            config.public_url = Some(url.parse().map_err(|_| {
+                bad(
+                    "http.public_url",
+                    &url,
+                    "a public web address such as https://essaim.example.org/",
+                )
+            })?);
+        }
         config.mdns = raw.p2p.mdns.unwrap_or(config.mdns);
+        config.discover = raw.p2p.discover.unwrap_or(config.discover);
         config.relay_server = raw.p2p.relay_server.unwrap_or(config.relay_server);
         config.trust_mode = raw.trust.mode.unwrap_or(config.trust_mode);
         if let Some(depth) = raw.trust.depth {

@@ -12,6 +12,7 @@
 //! | [`node`] | the running node: store + index + tasks, group commit, graceful shutdown |
 //! | [`indexer`] | keeps the search index in line with the store (watermark) |
 //! | [`web`] | the HTTP server: JSON API (and, later, the web UI) |
+//! | [`p2p`] | federation: libp2p swarm, gossip of records, anti-entropy (Negentropy), discovery |
 //! | [`store`] | SQLite: every signed record as received, history, heads, change numbers |
 //! | [`import`] | publiccode.yml and digital-public-goods records turned into initiatives |
 //! | [`index`] | tantivy search index over initiative heads: typo-tolerant search, facets, highlights |
@@ -31,6 +32,7 @@ pub mod import;
 pub mod index;
 pub mod indexer;
 pub mod node;
+pub mod p2p;
 pub mod store;
 pub mod web;
 

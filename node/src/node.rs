@@ -85,6 +85,9 @@ pub enum NodeError {
     /// The node is shutting down.
     #[error("the node is shutting down: try again once it has restarted")]
     ShuttingDown,
+    /// Federation could not start.
+    #[error(transparent)]
+    P2p(#[from] crate::p2p::P2pError),
 }
 
 /// One record waiting for the group commit.
@@ -114,6 +117,8 @@ struct Inner {
     /// Whether the index was rebuilt at start-up (and why).
     rebuilt: Option<String>,
     running: AtomicBool,
+    /// The federation task's handle, while the node runs.
+    p2p: std::sync::Mutex<Option<crate::p2p::P2pHandle>>,
 }
 
 /// A hub's node. Cheap to clone; every clone is the same node.
@@ -136,8 +141,15 @@ impl Node {
     /// A missing or damaged index is rebuilt from the store; an index behind
     /// the store (after a crash) is brought up to date from its watermark.
     pub fn open(data: &DataDir) -> Result<Node, NodeError> {
+        Node::open_with(data, |_| {})
+    }
+
+    /// [`Node::open`], with the configuration adjusted by `adjust` (the
+    /// command line's flags override the file).
+    pub fn open_with(data: &DataDir, adjust: impl FnOnce(&mut Config)) -> Result<Node, NodeError> {
         let key = data.load_key()?;
-        let config = Config::load(&data.path(crate::datadir::CONFIG_FILE))?;
+        let mut config = Config::load(&data.path(crate::datadir::CONFIG_FILE))?;
+        adjust(&mut config);
         let token = load_or_create_token(data)?;
         let store = Store::open(&data.path(STORE_FILE))?;
         let index_dir = data.path(INDEX_DIR);
@@ -171,6 +183,7 @@ impl Node {
                 queue: std::sync::Mutex::new(None),
                 rebuilt,
                 running: AtomicBool::new(false),
+                p2p: std::sync::Mutex::new(None),
             }),
         };
         node.ensure_own_hub_record()?;
@@ -238,6 +251,11 @@ impl Node {
     /// Why the index was rebuilt at start-up, if it was.
     pub fn rebuilt_index(&self) -> Option<&str> {
         self.inner.rebuilt.as_deref()
+    }
+
+    /// The federation task's handle, while the node runs.
+    pub fn p2p(&self) -> Option<crate::p2p::P2pHandle> {
+        self.inner.p2p.lock().ok().and_then(|p| p.clone())
     }
 
     /// The index's watermark as last published.
@@ -316,6 +334,36 @@ impl Node {
     /// Store verified records: through the group-commit queue when the node
     /// runs, else directly. Returns once they are durably stored.
     pub async fn ingest(
+        &self,
+        records: Vec<(SignedRecord, Source)>,
+    ) -> Result<Vec<Inserted>, NodeError> {
+        // Records from local clients are gossiped once stored; records from
+        // peers are forwarded by gossipsub after validation.
+        let p2p = self.p2p();
+        let announced: Vec<(usize, SignedRecord)> = match &p2p {
+            Some(_) => records
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, source))| !matches!(source, Source::Peer(_)))
+                .map(|(i, (record, _))| (i, record.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
+        let outcomes = self.ingest_quietly(records).await?;
+        if let Some(p2p) = p2p {
+            for (i, record) in announced {
+                if matches!(
+                    outcomes.get(i),
+                    Some(Inserted::Head { .. } | Inserted::History { .. })
+                ) {
+                    p2p.announce(&record);
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
+    async fn ingest_quietly(
         &self,
         records: Vec<(SignedRecord, Source)>,
     ) -> Result<Vec<Inserted>, NodeError> {
@@ -398,6 +446,10 @@ impl Node {
             *queue = Some(queue_tx);
         }
         self.inner.running.store(true, Ordering::Release);
+        // If this future is dropped before the end (an aborted task), the
+        // queue must still close, or the writer thread waits forever and
+        // the runtime cannot shut down.
+        let _close = CloseQueue(self.inner.clone());
 
         // Group commit: one writer, many records per transaction.
         let writer = {
@@ -409,6 +461,12 @@ impl Node {
             let node = self.clone();
             let cancel = cancel.clone();
             tasks.spawn(async move { indexer_loop(node, cancel).await });
+        }
+        // Federation: the swarm task, stopped by the same token.
+        let settings = crate::p2p::P2pSettings::from_config(&self.inner.config)?;
+        let p2p = crate::p2p::start(self.clone(), settings, cancel.clone(), &mut tasks).await?;
+        if let Ok(mut slot) = self.inner.p2p.lock() {
+            *slot = Some(p2p);
         }
         let address = listener.local_addr().ok();
         self.write_running_file(address)?;
@@ -436,6 +494,9 @@ impl Node {
         }
         let _ = writer.await;
         while tasks.join_next().await.is_some() {}
+        if let Ok(mut slot) = self.inner.p2p.lock() {
+            slot.take();
+        }
         self.inner.running.store(false, Ordering::Release);
         let node = self.clone();
         tokio::task::spawn_blocking(move || -> Result<(), NodeError> {
@@ -461,6 +522,20 @@ impl Node {
             format!("{info}\n").as_bytes(),
         )?;
         Ok(())
+    }
+}
+
+/// Closes the group-commit queue when dropped.
+struct CloseQueue(Arc<Inner>);
+
+impl Drop for CloseQueue {
+    fn drop(&mut self) {
+        if let Ok(mut queue) = self.0.queue.lock() {
+            queue.take();
+        }
+        if let Ok(mut p2p) = self.0.p2p.lock() {
+            p2p.take();
+        }
     }
 }
 

@@ -27,6 +27,9 @@ use std::sync::Mutex;
 use essaim_protocol::{Address, RecordId, SignedRecord};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+mod federation;
+pub use federation::PeerRow;
+
 /// Versioned schema migrations: index `i` brings the schema from version `i`
 /// to `i + 1`. Never edit a released migration; append a new one.
 const MIGRATIONS: &[&str] = &[
@@ -56,6 +59,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (author, addr_kind, slug)
     ) WITHOUT ROWID;
     CREATE INDEX heads_change ON heads(change);",
+    // 2: peers met through federation (see `store/federation.rs`).
+    "CREATE TABLE peers (
+        peer_id          TEXT PRIMARY KEY,
+        addrs            TEXT NOT NULL DEFAULT '[]',
+        hub              TEXT,
+        first_seen       INTEGER NOT NULL,
+        last_seen        INTEGER NOT NULL,
+        last_sync        INTEGER,
+        last_sync_result TEXT
+    ) WITHOUT ROWID;",
 ];
 
 /// Why the store could not do what was asked.

@@ -23,6 +23,7 @@ use crate::node::Node;
 pub const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/healthz", "liveness"),
     ("GET", "/api/v1/status", "the node's state"),
+    ("GET", "/api/v1/peers", "connected and remembered peers"),
     ("GET", "/api/v1/search", "search the catalogue"),
     (
         "GET",

@@ -560,7 +560,12 @@ fn spawn_node() -> TestNode {
         territories: vec![Territory::parse("dep:69").unwrap()],
     };
     datadir::init(&data, profile, now).unwrap();
-    let node = Node::open(&data).unwrap();
+    // Federation on loopback only, and no mdns: tests never meet each other.
+    let node = Node::open_with(&data, |config| {
+        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+        config.mdns = false;
+    })
+    .unwrap();
     let records: Vec<SignedRecord> = catalogue::sample(now)
         .unwrap()
         .into_iter()
@@ -988,6 +993,12 @@ fn liveness_and_status(api: &Api, node: &TestNode) {
     assert_eq!(state["index"]["documents"], node.sample_initiatives);
     assert_eq!(state["index"]["behind"], 0);
     assert_eq!(state["index"]["rebuilt_at_start"], Value::Null);
+    assert_eq!(state["sync"]["digest"].as_str().map(str::len), Some(64));
+
+    let peers = api.ok("/api/v1/peers");
+    assert_eq!(peers["connected"], json!([]));
+    let (status, _) = api.get("/api/v1/peers?all=1");
+    assert_eq!(status, 400);
 }
 
 fn search(api: &Api, node: &TestNode) {

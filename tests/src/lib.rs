@@ -1,9 +1,12 @@
 //! # essaim-tests
 //!
 //! Shared pieces of Essaim's integration tests and benchmarks. The
-//! multi-node harness (`spawn_node()` on port 0) joins this crate with the
-//! node issue; today it holds what every benchmark prints about the machine.
+//! multi-node harness ([`harness`]: real nodes on 127.0.0.1, port 0, temporary
+//! data directories) is shared by every multi-node test; [`machine`] is what
+//! every benchmark prints about the machine.
 #![deny(missing_docs)]
+
+pub mod harness;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

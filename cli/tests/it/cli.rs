@@ -387,7 +387,7 @@ fn every_command_of_the_contract_is_listed_and_the_rest_say_not_yet() {
     }
     let version = stdout(&essaim(&["--version"]));
     assert!(version.starts_with("essaim "), "{version}");
-    let out = essaim(&["peers"]);
+    let out = essaim(&["doctor"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not yet available"));
     // A typo in a flag: one line, with the hint.

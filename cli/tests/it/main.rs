@@ -4,5 +4,6 @@
 
 mod browser;
 mod cli;
+mod federation;
 mod node;
 mod util;

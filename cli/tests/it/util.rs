@@ -45,7 +45,29 @@ impl RunningNode {
             data.to_str().unwrap(),
             "--http",
             "127.0.0.1:0",
+            // Federation on loopback only, no mdns: tests never meet each other.
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--no-mdns",
         ])
+    }
+
+    /// Start `essaim run` on `data`, dialling `bootstrap` (multiaddrs).
+    pub(crate) fn start_with_bootstrap(data: &Path, bootstrap: &[String]) -> RunningNode {
+        let mut args = vec![
+            "run",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--no-mdns",
+        ];
+        for address in bootstrap {
+            args.extend(["--bootstrap", address.as_str()]);
+        }
+        RunningNode::spawn(&args)
     }
 
     /// Start `essaim demo` on `data` (kept after the test's end only if the

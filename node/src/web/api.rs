@@ -32,6 +32,13 @@ pub(super) async fn dispatch(node: &Node, request: Request) -> Response {
             Ok(()) => status(node).await,
             Err(e) => Err(e),
         },
+        (&Method::GET, ["api", "v1", "peers"]) => match only_known(&request, &[]) {
+            Ok(()) => Ok(json_response(
+                StatusCode::OK,
+                &crate::p2p::peers_json(node).await,
+            )),
+            Err(e) => Err(e),
+        },
         (&Method::GET, ["api", "v1", "search"]) => search(node, &request).await,
         (&Method::GET, ["api", "v1", "initiatives", hub, slug]) => {
             initiative(node, hub, slug).await
@@ -232,6 +239,7 @@ async fn status(node: &Node) -> Result {
                 "behind": counts.last_change.saturating_sub(watermark),
                 "rebuilt_at_start": node.rebuilt_index(),
             },
+            "sync": crate::p2p::status_json(node).await,
         }),
     ))
 }

@@ -1,0 +1,263 @@
+//! `essaim demo --nodes N` (N ≥ 2): a local network of N hubs, each its own
+//! process with its own data directory and its own part of the sample
+//! catalogue, federating on loopback. The first hub runs in this process, on
+//! the data directory given (so `--data-dir` works as with one node); the
+//! others are `essaim run` children in sibling directories, dialling the
+//! first. The URLs are printed once the first node holds every hub's records,
+//! so that what a visitor sees first is the whole catalogue.
+//!
+//! The children read their standard input and stop when it closes: they stop
+//! with the demo, even when it is killed.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use essaim_node::datadir::{self, DataDir, HubProfile};
+use essaim_node::node::Node;
+use essaim_node::store::Source;
+use essaim_node::unix_now;
+use essaim_protocol::SignedRecord;
+
+use crate::commands::Global;
+
+/// How long the demo waits for the network to converge before printing.
+const CONVERGE_WITHIN: Duration = Duration::from_secs(30);
+
+struct Hub {
+    data: DataDir,
+    records: Vec<SignedRecord>,
+}
+
+fn hub_dir(root: &Path, i: usize) -> PathBuf {
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "essaim-demo".into());
+    root.with_file_name(format!("{name}-hub-{}", i + 1))
+}
+
+fn prepare(data: &DataDir, i: usize) -> Result<()> {
+    if !data.path(datadir::KEY_FILE).exists() {
+        datadir::init(
+            data,
+            HubProfile {
+                name: Some(if i == 0 {
+                    "Hub de démonstration".into()
+                } else {
+                    format!("Hub de démonstration {}", i + 1)
+                }),
+                kind: essaim_protocol::vocab::HubKind::Reseau,
+                territories: vec![essaim_protocol::Territory::NATIONAL],
+            },
+            unix_now(),
+        )?;
+    }
+    Ok(())
+}
+
+/// A child `essaim run` and the URL it printed.
+struct ChildNode {
+    child: Child,
+    url: String,
+}
+
+fn spawn_child(data: &DataDir, bootstrap: &str) -> Result<ChildNode> {
+    let exe = std::env::current_exe().context("cannot find the essaim binary")?;
+    let mut child = Command::new(exe)
+        .args(["run", "--data-dir"])
+        .arg(data.root())
+        .args([
+            "--http",
+            "127.0.0.1:0",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--no-mdns",
+            "--bootstrap",
+            bootstrap,
+            "--exit-on-stdin-close",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start a demo node")?;
+    let stdout = child.stdout.take().context("the demo node's output")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.trim().strip_prefix("API") {
+                let _ = tx.send(rest.trim().trim_end_matches("api/v1/status").to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .context("a demo node did not start within 60 s")?;
+    Ok(ChildNode { child, url })
+}
+
+/// `essaim demo --nodes N` with N ≥ 2.
+pub(crate) fn network(global: &Global, nodes: u16, http: Option<String>) -> Result<()> {
+    let n = usize::from(nodes);
+    let root = match &global.data_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("essaim-demo-{}", std::process::id())),
+    };
+    let now = unix_now();
+    let sample = essaim_node::catalogue::sample(now).context("the sample catalogue")?;
+    let total: usize = sample.iter().map(|h| h.records.len()).sum();
+    let mut hubs: Vec<Hub> = Vec::with_capacity(n);
+    for i in 0..n {
+        let dir = if i == 0 {
+            root.clone()
+        } else {
+            hub_dir(&root, i)
+        };
+        let data = DataDir::locate(Some(dir))?;
+        prepare(&data, i)?;
+        let records = sample
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| j % n == i)
+            .flat_map(|(_, hub)| hub.records.iter().cloned())
+            .collect();
+        hubs.push(Hub { data, records });
+    }
+    // Each hub stores its part before its node starts.
+    for hub in &hubs[1..] {
+        let node = Node::open(&hub.data)?;
+        node.ingest_blocking(
+            hub.records
+                .iter()
+                .cloned()
+                .map(|r| (r, Source::Import))
+                .collect(),
+        )?;
+        node.index_now()?;
+    }
+    let first = Node::open_with(&hubs[0].data, |config| {
+        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a literal multiaddr")];
+        config.mdns = false;
+    })?;
+    first.ingest_blocking(
+        hubs[0]
+            .records
+            .iter()
+            .cloned()
+            .map(|r| (r, Source::Import))
+            .collect(),
+    )?;
+    first.index_now()?;
+    let address: SocketAddr = http
+        .as_deref()
+        .unwrap_or("127.0.0.1:8080")
+        .parse()
+        .context("--http: write an address and port such as 127.0.0.1:8080")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => listener,
+            Err(_) if http.is_none() => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+            Err(e) => return Err(e).with_context(|| format!("cannot listen on {address}")),
+        };
+        let bound = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(first.clone().run(listener, async move {
+            let _ = stopped.await;
+        }));
+        // The first node's libp2p address, for the others to dial.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let bootstrap = loop {
+            if let Some(p2p) = first.p2p()
+                && let Some(listen) = p2p.listen_addrs().into_iter().next()
+            {
+                break format!("{listen}/p2p/{}", p2p.peer_id());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the first demo node did not start federation"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let mut children = Vec::new();
+        for hub in &hubs[1..] {
+            let data = hub.data.clone();
+            let bootstrap = bootstrap.clone();
+            children
+                .push(tokio::task::spawn_blocking(move || spawn_child(&data, &bootstrap)).await??);
+        }
+        // Wait until the first node holds every hub's records.
+        let mut wanted: Vec<_> = sample
+            .iter()
+            .flat_map(|h| h.records.iter().map(SignedRecord::id))
+            .collect();
+        // And every demo hub's own profile.
+        for hub in &hubs {
+            let text = std::fs::read_to_string(hub.data.path(datadir::HUB_RECORD_FILE))?;
+            wanted.push(essaim_protocol::verify_json(&text, unix_now())?.id());
+        }
+        let deadline = Instant::now() + CONVERGE_WITHIN;
+        loop {
+            let node = first.clone();
+            let ids = wanted.clone();
+            let held = tokio::task::spawn_blocking(move || {
+                ids.iter()
+                    .filter(|id| matches!(node.store().get(id), Ok(Some(_))))
+                    .count()
+            })
+            .await?;
+            if held == wanted.len() {
+                // And searchable.
+                let node = first.clone();
+                let last =
+                    tokio::task::spawn_blocking(move || node.store().last_change()).await??;
+                first.wait_indexed(last, CONVERGE_WITHIN).await;
+                break;
+            }
+            if Instant::now() > deadline {
+                eprintln!(
+                    "note: the first hub holds {held} of the {} demo records so far",
+                    wanted.len()
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!(
+            "Essaim demo: {n} hubs on loopback, {total} signed sample records shared among them"
+        );
+        println!("  data    {}", root.display());
+        println!("  API     http://{bound}/api/v1/status");
+        println!("  search  http://{bound}/api/v1/search?q=epicerie+solidaire");
+        println!("  hub 1   http://{bound}/");
+        for (i, child) in children.iter().enumerate() {
+            println!("  hub {}   {}", i + 2, child.url);
+        }
+        println!("Stop with Ctrl-C.");
+        let _ = std::io::stdout().flush();
+        crate::node_commands::shutdown_signal().await;
+        // Closing their standard input stops the children cleanly.
+        for child in &mut children {
+            drop(child.child.stdin.take());
+        }
+        let _ = stop.send(());
+        let outcome = running.await;
+        for mut child in children {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(child.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = child.child.kill();
+            let _ = child.child.wait();
+        }
+        outcome??;
+        Ok(())
+    })
+}

@@ -1,0 +1,358 @@
+//! The in-process multi-node harness: real nodes (store, index, HTTP,
+//! libp2p on 127.0.0.1, port 0), each in a temporary data directory, in the
+//! test's own tokio runtime. mdns is off so that concurrent tests never
+//! find each other; nodes meet only through the addresses a test gives.
+//!
+//! Every wait that depends on the network is bounded ([`NET_TIMEOUT`] or the
+//! caller's own bound) and fails the test with what it waited for.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use essaim_node::datadir::{self, DataDir, HubProfile};
+use essaim_node::node::{Node, NodeError};
+use essaim_node::p2p::libp2p::{Multiaddr, PeerId, multiaddr::Protocol};
+use essaim_node::p2p::{P2pHandle, SyncStatus};
+use essaim_protocol::vocab::HubKind;
+use essaim_protocol::{Body, HubKey, SignedRecord, Territory};
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The bound on any single wait for the network.
+pub const NET_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Running {
+    node: Node,
+    http: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), NodeError>>,
+}
+
+/// One node of a test network. Stopped (cleanly, within a bound) on drop;
+/// its data directory lives as long as the value, across restarts.
+pub struct TestNode {
+    /// The node's data directory.
+    pub data: DataDir,
+    /// The node's name (its hub record's).
+    pub name: String,
+    /// Whether it dials the peers kad finds (off keeps a test's topology).
+    pub discover: bool,
+    /// A fixed libp2p port, announced in its hub record (else port 0).
+    pub port: Option<u16>,
+    running: Option<Running>,
+    _dir: tempfile::TempDir,
+}
+
+/// Configuration text for a test node: loopback only, no mdns; with a fixed
+/// port, the node also announces its address in its hub record.
+fn config_text(bootstrap: &[Multiaddr], discover: bool, port: Option<u16>) -> String {
+    let list: Vec<String> = bootstrap.iter().map(|m| format!("\"{m}\"")).collect();
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", port.unwrap_or(0));
+    let announce = match port {
+        Some(_) => format!("[\"{listen}\"]"),
+        None => "[]".into(),
+    };
+    format!(
+        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = [\"{listen}\"]\nannounce = {announce}\nmdns = false\ndiscover = {discover}\nbootstrap = [{}]\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
+        list.join(", ")
+    )
+}
+
+impl TestNode {
+    /// Create a hub in a fresh temporary data directory and start its node,
+    /// dialling `bootstrap`.
+    pub async fn spawn(name: &str, bootstrap: &[Multiaddr]) -> TestNode {
+        TestNode::spawn_with(name, bootstrap, true).await
+    }
+
+    /// [`TestNode::spawn`], choosing whether the node dials the peers kad
+    /// finds (off: it stays connected to exactly the peers the test chose).
+    pub async fn spawn_with(name: &str, bootstrap: &[Multiaddr], discover: bool) -> TestNode {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let data = DataDir::locate(Some(dir.path().join("hub"))).expect("a data directory");
+        let profile = HubProfile {
+            name: Some(name.to_owned()),
+            kind: HubKind::Ruche,
+            territories: vec![Territory::parse("dep:69").expect("a territory")],
+        };
+        let init_data = data.clone();
+        tokio::task::spawn_blocking(move || {
+            datadir::init(&init_data, profile, essaim_node::unix_now())
+        })
+        .await
+        .expect("init ran")
+        .expect("init succeeded");
+        let mut node = TestNode {
+            data,
+            name: name.to_owned(),
+            discover,
+            port: None,
+            running: None,
+            _dir: dir,
+        };
+        node.start(bootstrap).await;
+        node
+    }
+
+    /// A node on a fixed free port that it announces in its hub record
+    /// (`p2p.announce`), kad discovery off.
+    pub async fn spawn_announcing(name: &str, bootstrap: &[Multiaddr]) -> TestNode {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut node = TestNode::spawn_with(name, bootstrap, false).await;
+        node.stop().await;
+        node.port = Some(port);
+        node.start(bootstrap).await;
+        node
+    }
+
+    /// Start (or restart) the node on its data directory.
+    pub async fn start(&mut self, bootstrap: &[Multiaddr]) {
+        assert!(self.running.is_none(), "{} already runs", self.name);
+        std::fs::write(
+            self.data.path(datadir::CONFIG_FILE),
+            config_text(bootstrap, self.discover, self.port),
+        )
+        .expect("config written");
+        let data = self.data.clone();
+        let node = tokio::task::spawn_blocking(move || Node::open(&data))
+            .await
+            .expect("open ran")
+            .expect("the node opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("an HTTP port");
+        let http = listener.local_addr().expect("a bound address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(node.clone().run(listener, async move {
+            let _ = stopped.await;
+        }));
+        let handle = node.clone();
+        wait_for(
+            &format!("{} to start federation", self.name),
+            NET_TIMEOUT,
+            || {
+                let handle = handle.clone();
+                async move { handle.p2p().map(|_| ()) }
+            },
+        )
+        .await;
+        self.running = Some(Running {
+            node,
+            http,
+            stop,
+            task,
+        });
+        // Wait until the swarm listens, so that others can dial it.
+        self.addr().await;
+    }
+
+    /// Stop the node cleanly (within [`NET_TIMEOUT`]); the data stays.
+    pub async fn stop(&mut self) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        let _ = running.stop.send(());
+        match tokio::time::timeout(NET_TIMEOUT, running.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("{} stopped with an error: {e}", self.name),
+            Ok(Err(e)) => panic!("{}'s task failed: {e}", self.name),
+            Err(_) => panic!("{} did not stop within {NET_TIMEOUT:?}", self.name),
+        }
+    }
+
+    fn running(&self) -> &Running {
+        self.running
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} is stopped", self.name))
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.running().node
+    }
+
+    /// Where its HTTP server answers.
+    pub fn http(&self) -> SocketAddr {
+        self.running().http
+    }
+
+    /// Its federation handle.
+    pub fn p2p(&self) -> P2pHandle {
+        self.node().p2p().expect("a running node has federation")
+    }
+
+    /// Its peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.p2p().peer_id()
+    }
+
+    /// Its libp2p address, `/ip4/127.0.0.1/tcp/N/p2p/12D3…` (waits for the
+    /// swarm to listen).
+    pub async fn addr(&self) -> Multiaddr {
+        let p2p = self.p2p();
+        let address = wait_for(&format!("{} to listen", self.name), NET_TIMEOUT, || {
+            let p2p = p2p.clone();
+            async move { p2p.listen_addrs().into_iter().next() }
+        })
+        .await;
+        address.with(Protocol::P2p(p2p.peer_id()))
+    }
+
+    /// Dial another node and wait until the connection is up.
+    pub async fn connect(&self, other: &TestNode) {
+        let address = other.addr().await;
+        let peer = other.peer_id();
+        self.p2p().dial(address).expect("federation runs");
+        let p2p = self.p2p();
+        wait_for(
+            &format!("{} to connect to {}", self.name, other.name),
+            NET_TIMEOUT,
+            || {
+                let p2p = p2p.clone();
+                async move {
+                    p2p.peers()
+                        .iter()
+                        .any(|p| p.peer_id == peer.to_string())
+                        .then_some(())
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Its federation status (with the head-set digest).
+    pub async fn status(&self) -> SyncStatus {
+        self.p2p().status(self.node()).await
+    }
+
+    /// Publish a new initiative as this hub; returns the signed record.
+    pub async fn publish(&self, slug: &str) -> SignedRecord {
+        let body = initiative_body(&self.node().hub_id().to_string(), slug, 1);
+        let (record, _) = self.node().publish(body).await.expect("published");
+        record
+    }
+
+    /// Whether the store holds the record with this id.
+    pub async fn has(&self, record: &SignedRecord) -> bool {
+        let node = self.node().clone();
+        let id = record.id();
+        tokio::task::spawn_blocking(move || node.store().get(&id).ok().flatten().is_some())
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Whether a search for `query` finds the initiative at `slug`.
+    pub async fn finds(&self, query: &str, slug: &str) -> bool {
+        let url = format!(
+            "http://{}/api/v1/search?q={}",
+            self.http(),
+            query.replace(' ', "+")
+        );
+        let slug = slug.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let agent = ureq::Agent::new_with_defaults();
+            let Ok(mut response) = agent.get(&url).call() else {
+                return false;
+            };
+            let Ok(text) = response.body_mut().read_to_string() else {
+                return false;
+            };
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+                return false;
+            };
+            value["hits"]
+                .as_array()
+                .is_some_and(|hits| hits.iter().any(|h| h["slug"] == slug.as_str()))
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = running.stop.send(());
+            running.task.abort();
+        }
+    }
+}
+
+/// The body of a test initiative by `author` (a hub id), searchable by its
+/// slug's words.
+pub fn initiative_body(author: &str, slug: &str, seq: u64) -> Body {
+    let now = essaim_node::unix_now();
+    Body::from_json(json!({
+        "v": 1, "kind": "initiative", "author": author, "slug": slug,
+        "seq": seq, "created": now - 5,
+        "name": format!("Initiative {}", slug.replace('-', " ")),
+        "summary": {"fr": "Une initiative de test qui voyage de hub en hub."},
+        "themes": ["culture"], "origin": "com:69123", "stage": "experimentation",
+    }))
+    .expect("a valid test initiative")
+}
+
+/// A signed test initiative of `key`, created at `created`.
+pub fn initiative(key: &HubKey, slug: &str, created: u64) -> SignedRecord {
+    let body = Body::from_json(json!({
+        "v": 1, "kind": "initiative", "author": key.hub_id().to_string(), "slug": slug,
+        "seq": created * 1000, "created": created,
+        "name": format!("Initiative {}", slug.replace('-', " ")),
+        "summary": {"fr": "Une initiative de test qui voyage de hub en hub."},
+        "themes": ["culture"], "origin": "com:69123", "stage": "experimentation",
+    }))
+    .expect("a valid test initiative");
+    essaim_protocol::sign(body, key, essaim_node::unix_now()).expect("signed")
+}
+
+/// Start `n` nodes named `node-0`…; each dials the previous one, and only
+/// it (a line: kad discovery is off).
+pub async fn line(n: usize) -> Vec<TestNode> {
+    let mut nodes: Vec<TestNode> = Vec::with_capacity(n);
+    for i in 0..n {
+        let bootstrap = match nodes.last() {
+            Some(previous) => vec![previous.addr().await],
+            None => Vec::new(),
+        };
+        nodes.push(TestNode::spawn_with(&format!("node-{i}"), &bootstrap, false).await);
+    }
+    for pair in nodes.windows(2) {
+        let peer = pair[0].peer_id().to_string();
+        let p2p = pair[1].p2p();
+        wait_for(
+            &format!("{} to connect to {}", pair[1].name, pair[0].name),
+            NET_TIMEOUT,
+            || {
+                let p2p = p2p.clone();
+                let peer = peer.clone();
+                async move { p2p.peers().iter().any(|p| p.peer_id == peer).then_some(()) }
+            },
+        )
+        .await;
+    }
+    nodes
+}
+
+/// Poll `check` every 50 ms until it gives a value, within `within`; panics
+/// naming `what` otherwise.
+pub async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if start.elapsed() > within {
+            panic!("timed out after {within:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

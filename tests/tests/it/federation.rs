@@ -1,0 +1,386 @@
+//! Federation between real nodes on 127.0.0.1: gossip along a line,
+//! catch-up after being offline, and a hostile peer.
+
+use std::time::{Duration, Instant};
+
+use essaim_node::p2p::libp2p::{self, gossipsub, identity, noise, tcp, yamux};
+use essaim_node::p2p::{MAX_TRANSMIT_BYTES, RECORDS_TOPIC};
+use essaim_node::store::Source;
+use essaim_protocol::HubKey;
+use essaim_tests::harness::{NET_TIMEOUT, TestNode, initiative, line, wait_for};
+
+/// A record published at one end of a line of 10 nodes is searchable at the
+/// other end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_crosses_a_line_of_ten_nodes() {
+    let nodes = line(10).await;
+    for (i, node) in nodes.iter().enumerate() {
+        let expected = if i == 0 || i == 9 { 1 } else { 2 };
+        assert_eq!(
+            node.p2p().peers().len(),
+            expected,
+            "{} is not in a line",
+            node.name
+        );
+    }
+    // Let the gossipsub meshes form (heartbeat 0.7 s).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let start = Instant::now();
+    let record = nodes[0].publish("velo-cargo-partage").await;
+    let last = &nodes[9];
+    wait_for("the record to reach node-9", NET_TIMEOUT, || async {
+        last.has(&record).await.then_some(())
+    })
+    .await;
+    let stored = start.elapsed();
+    wait_for("node-9 to find it by search", NET_TIMEOUT, || async {
+        last.finds("velo cargo partage", "velo-cargo-partage")
+            .await
+            .then_some(())
+    })
+    .await;
+    eprintln!(
+        "line of 10: stored at the far end after {} ms, searchable after {} ms",
+        stored.as_millis(),
+        start.elapsed().as_millis()
+    );
+}
+
+/// A node that was offline while 1,000 records were published elsewhere
+/// converges in one reconciliation when it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_node_catches_up_in_one_reconciliation() {
+    let a = TestNode::spawn("a", &[]).await;
+    let mut b = TestNode::spawn("b", &[a.addr().await]).await;
+    let a_peer = a.peer_id();
+    wait_for("b to sync with a", NET_TIMEOUT, || async {
+        b.status().await.last_sync.filter(|s| s.ok).map(|_| ())
+    })
+    .await;
+    assert_eq!(a.status().await.digest, b.status().await.digest);
+    b.stop().await;
+
+    // 1,000 records of another hub arrive at a while b is away.
+    let key = HubKey::generate().unwrap();
+    let now = essaim_node::unix_now();
+    let records: Vec<_> = (0..1_000)
+        .map(|i| {
+            (
+                initiative(&key, &format!("initiative-{i}"), now - 1_000 + i),
+                Source::Import,
+            )
+        })
+        .collect();
+    a.node().ingest(records).await.unwrap();
+    assert_ne!(a.status().await.digest, "");
+
+    let a_addr = a.addr().await;
+    b.start(&[a_addr]).await;
+    let summary = wait_for("b's reconciliation with a", NET_TIMEOUT, || async {
+        b.p2p()
+            .peers()
+            .into_iter()
+            .find(|p| p.peer_id == a_peer.to_string())
+            .and_then(|p| p.last_sync)
+    })
+    .await;
+    assert!(summary.ok, "{summary:?}");
+    assert_eq!(summary.fetched, 1_000, "{summary:?}");
+    let (sa, sb) = (a.status().await, b.status().await);
+    assert_eq!(
+        sa.digest, sb.digest,
+        "digests differ after one reconciliation"
+    );
+    assert_eq!(sa.heads, sb.heads);
+    let overhead = summary.bytes_sent + summary.bytes_received;
+    eprintln!(
+        "catch-up of 1,000 records: {} rounds, {} reconcile bytes ({:.1} per missing record), \
+         {} bytes sent, {} bytes received, {} ms",
+        summary.rounds,
+        summary.reconcile_bytes,
+        summary.reconcile_bytes as f64 / 1_000.0,
+        summary.bytes_sent,
+        summary.bytes_received,
+        summary.duration_ms
+    );
+    assert!(overhead > 0);
+}
+
+/// A raw libp2p peer that gossips forged, tampered and oversized records:
+/// none is relayed, it is penalised and disconnected, and honest records
+/// keep flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_gossiping_bad_records_is_cut_off() {
+    let a = TestNode::spawn("a", &[]).await;
+    let b = TestNode::spawn("b", &[a.addr().await]).await;
+    wait_for("b to connect to a", NET_TIMEOUT, || async {
+        (!b.p2p().peers().is_empty()).then_some(())
+    })
+    .await;
+
+    // The hostile peer: plain gossipsub, no validation, same topic.
+    let mut hostile =
+        libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_ed25519())
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .unwrap()
+            .with_behaviour(|_| {
+                let config = gossipsub::ConfigBuilder::default()
+                    .validation_mode(gossipsub::ValidationMode::Anonymous)
+                    .max_transmit_size(4 * MAX_TRANSMIT_BYTES)
+                    .message_id_fn(|m: &gossipsub::Message| {
+                        use sha2::Digest;
+                        gossipsub::MessageId::new(&sha2::Sha256::digest(&m.data))
+                    })
+                    .heartbeat_interval(Duration::from_millis(500))
+                    .build()
+                    .unwrap();
+                gossipsub::Behaviour::<
+                    gossipsub::IdentityTransform,
+                    gossipsub::AllowAllSubscriptionFilter,
+                >::new(gossipsub::MessageAuthenticity::Anonymous, config)
+                .unwrap()
+            })
+            .unwrap()
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+            .build();
+    let topic = gossipsub::IdentTopic::new(RECORDS_TOPIC);
+    hostile.behaviour_mut().subscribe(&topic).unwrap();
+    hostile.dial(a.addr().await).unwrap();
+    let hostile_peer = *hostile.local_peer_id();
+
+    // Bad records: a forged signature, a tampered payload, garbage, oversized.
+    let key = HubKey::generate().unwrap();
+    let now = essaim_node::unix_now();
+    let good = initiative(&key, "honnete", now);
+    let mut forged = good.to_envelope();
+    let last = forged.len() - 1;
+    forged[last] ^= 1; // the signature's last byte
+    let mut tampered = initiative(&key, "falsifiee", now).to_envelope();
+    tampered[20] ^= 0x20;
+    let bad: Vec<Vec<u8>> = vec![
+        forged,
+        tampered,
+        b"not a record at all".to_vec(),
+        vec![0xa2; 100_000],
+        initiative(&key, "falsifiee-2", now).to_envelope()[..200].to_vec(),
+    ];
+
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let driver = {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let mut tick = tokio::time::interval(Duration::from_millis(300));
+            let mut round = 0u32;
+            let mut disconnected = false;
+            let deadline = Instant::now() + NET_TIMEOUT;
+            while Instant::now() < deadline {
+                tokio::select! {
+                    event = hostile.select_next_some() => {
+                        if let libp2p::swarm::SwarmEvent::ConnectionClosed { num_established: 0, .. } = event
+                            && sent.load(std::sync::atomic::Ordering::Relaxed) > 0
+                        {
+                            disconnected = true;
+                            break;
+                        }
+                    }
+                    _ = tick.tick() => {
+                        round += 1;
+                        for (i, bytes) in bad.iter().enumerate() {
+                            // Vary the bytes so that each message is new to gossipsub
+                            // (the exact forgeries go out in the first round that reaches a).
+                            let mut bytes = bytes.clone();
+                            if round > 1 || i == 2 { bytes.extend_from_slice(&round.to_be_bytes()); }
+                            match hostile.behaviour_mut().publish(topic.clone(), bytes) {
+                                Ok(_) => { sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }
+                                Err(_) => round = 0,
+                            }
+                        }
+                    }
+                }
+            }
+            disconnected
+        })
+    };
+
+    // Honest records keep flowing from b to a meanwhile.
+    let honest = b.publish("toujours-honnete").await;
+    wait_for("the honest record to reach a", NET_TIMEOUT, || async {
+        a.has(&honest).await.then_some(())
+    })
+    .await;
+
+    let disconnected = tokio::time::timeout(NET_TIMEOUT + Duration::from_secs(5), driver)
+        .await
+        .expect("the hostile driver ends")
+        .unwrap();
+    assert!(
+        sent.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the hostile peer sent nothing"
+    );
+    assert!(disconnected, "a did not disconnect the hostile peer");
+    wait_for("a to drop the hostile peer", NET_TIMEOUT, || async {
+        (!a.p2p()
+            .peers()
+            .iter()
+            .any(|p| p.peer_id == hostile_peer.to_string()))
+        .then_some(())
+    })
+    .await;
+    // Nothing of it reached b, and b keeps its peer a.
+    assert!(!b.has(&good).await);
+    let b_status = b.status().await;
+    assert_eq!(b_status.connected_peers, 1);
+    let a_status = a.status().await;
+    assert_eq!(a_status.digest, b_status.digest);
+}
+
+/// Two halves stop talking, both publish, and once they reconnect both hold
+/// the same heads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_heals() {
+    let a = TestNode::spawn("a", &[]).await;
+    let a_addr = a.addr().await;
+    let mut b = TestNode::spawn("b", std::slice::from_ref(&a_addr)).await;
+    wait_for("b to sync with a", NET_TIMEOUT, || async {
+        b.status().await.last_sync.filter(|s| s.ok).map(|_| ())
+    })
+    .await;
+    // The partition: b goes away (its store stays), both sides keep writing.
+    b.stop().await;
+    let on_a = a.publish("publiee-pendant-la-coupure-a").await;
+    let key = HubKey::generate().unwrap();
+    let now = essaim_node::unix_now();
+    let records: Vec<_> = (0..50)
+        .map(|i| {
+            (
+                initiative(&key, &format!("cote-b-{i}"), now - 100 + i),
+                Source::Import,
+            )
+        })
+        .collect();
+    // b's side writes into its store while it is cut off.
+    {
+        let data = b.data.clone();
+        tokio::task::spawn_blocking(move || {
+            let node = essaim_node::node::Node::open(&data).unwrap();
+            node.ingest_blocking(records).unwrap();
+        })
+        .await
+        .unwrap();
+    }
+    b.start(&[a_addr]).await;
+    let (sa, sb) = wait_for("the two halves to converge", NET_TIMEOUT, || async {
+        let (sa, sb) = (a.status().await, b.status().await);
+        (sa.digest == sb.digest).then_some((sa, sb))
+    })
+    .await;
+    assert!(b.has(&on_a).await);
+    assert_eq!(sa.heads, sb.heads);
+}
+
+/// Killing the node everyone bootstrapped from does not stop the others:
+/// records keep flowing between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_outlives_its_bootstrap_node() {
+    let mut boot = TestNode::spawn("bootstrap", &[]).await;
+    let boot_addr = boot.addr().await;
+    let b = TestNode::spawn("b", std::slice::from_ref(&boot_addr)).await;
+    let c = TestNode::spawn("c", &[boot_addr]).await;
+    // c finds b through kad (the bootstrap node knows b) and connects to it.
+    let b_peer = b.peer_id().to_string();
+    wait_for(
+        "c to find and connect to b through kad",
+        NET_TIMEOUT,
+        || async {
+            c.p2p()
+                .peers()
+                .iter()
+                .any(|p| p.peer_id == b_peer)
+                .then_some(())
+        },
+    )
+    .await;
+    boot.stop().await;
+    let record = b.publish("apres-le-depart-du-bootstrap").await;
+    wait_for(
+        "c to receive b's record without the bootstrap",
+        NET_TIMEOUT,
+        || async { c.has(&record).await.then_some(()) },
+    )
+    .await;
+    let (sb, sc) = wait_for("b and c to converge", NET_TIMEOUT, || async {
+        let (sb, sc) = (b.status().await, c.status().await);
+        (sb.digest == sc.digest).then_some((sb, sc))
+    })
+    .await;
+    assert_eq!(sb.heads, sc.heads);
+}
+
+/// A node remembers the peers it dialled: restarted without any bootstrap
+/// address, it connects to them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_redials_the_peers_it_remembers() {
+    let a = TestNode::spawn("a", &[]).await;
+    let mut b = TestNode::spawn("b", &[a.addr().await]).await;
+    let a_peer = a.peer_id().to_string();
+    wait_for("b to connect to a", NET_TIMEOUT, || async {
+        b.p2p()
+            .peers()
+            .iter()
+            .any(|p| p.peer_id == a_peer)
+            .then_some(())
+    })
+    .await;
+    b.stop().await;
+    let known = {
+        let data = b.data.clone();
+        tokio::task::spawn_blocking(move || {
+            essaim_node::store::Store::open(&data.path(essaim_node::node::STORE_FILE))
+                .unwrap()
+                .peers()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(known.iter().any(|p| p.peer_id == a_peer), "{known:?}");
+    b.start(&[]).await;
+    wait_for("b to reconnect to a from memory", NET_TIMEOUT, || async {
+        b.p2p()
+            .peers()
+            .iter()
+            .any(|p| p.peer_id == a_peer)
+            .then_some(())
+    })
+    .await;
+}
+
+/// A hub that announces its address in its hub record is found through it:
+/// b, which only knows a (kad discovery off), connects to c once c's profile
+/// reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubs_are_found_through_the_endpoints_of_their_profiles() {
+    let a = TestNode::spawn_with("a", &[], false).await;
+    let a_addr = a.addr().await;
+    let b = TestNode::spawn_with("b", std::slice::from_ref(&a_addr), false).await;
+    let c = TestNode::spawn_announcing("c", &[a_addr]).await;
+    let c_peer = c.peer_id().to_string();
+    wait_for(
+        "b to connect to c through c's hub record",
+        NET_TIMEOUT,
+        || async {
+            b.p2p()
+                .peers()
+                .iter()
+                .any(|p| p.peer_id == c_peer)
+                .then_some(())
+        },
+    )
+    .await;
+}

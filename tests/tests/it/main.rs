@@ -1,0 +1,4 @@
+//! Essaim's multi-node integration tests: one test binary, sharing the
+//! harness of `essaim_tests::harness`.
+
+mod federation;
