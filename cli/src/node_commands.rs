@@ -52,7 +52,11 @@ fn api_result(status: u16, value: Value) -> Result<Value> {
 /// Start logging: `RUST_LOG` (default `info`), text or JSON lines.
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // libp2p's own chatter (a kad bootstrap with no peer yet, the
+        // local peer id) is not the operator's business by default.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,libp2p_kad=error,libp2p_swarm=warn")
+        });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -478,6 +482,14 @@ pub(crate) fn status(global: &Global) -> Result<()> {
         "index    {} documents, {} change(s) behind",
         value["index"]["documents"], value["index"]["behind"]
     );
+    let sync = &value["sync"];
+    if sync.is_object() {
+        println!(
+            "peers    {} connected; head-set digest {}",
+            sync["connected_peers"],
+            sync["digest"].as_str().unwrap_or("")
+        );
+    }
     Ok(())
 }
 

@@ -56,6 +56,9 @@ const MAX_INBOUND_SYNC: usize = 4;
 /// Connections at most, in total and per peer.
 const MAX_CONNECTIONS: u32 = 256;
 const MAX_PER_PEER: u32 = 2;
+/// Inbound connections at most (others dial in freely; this bounds what
+/// they can make a node hold).
+const MAX_INCOMING: u32 = 128;
 /// Peers found through kad are dialled while fewer than this are connected.
 const TARGET_PEERS: usize = 8;
 /// Invalid records pushed or fetched before a peer is blocked.
@@ -228,6 +231,7 @@ fn build_swarm(node: &Node, settings: &P2pSettings) -> Result<Swarm<Behaviour>, 
                     connection_limits::ConnectionLimits::default()
                         .with_max_established(Some(MAX_CONNECTIONS))
                         .with_max_established_per_peer(Some(MAX_PER_PEER))
+                        .with_max_established_incoming(Some(MAX_INCOMING))
                         .with_max_pending_incoming(Some(64))
                         .with_max_pending_outgoing(Some(64)),
                 ),

@@ -148,3 +148,49 @@ fn poisoned() -> StoreError {
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data directory written by a version 1 Essaim (no peers table) opens,
+    /// migrates to version 2 and keeps its records.
+    #[test]
+    fn a_version_1_store_migrates_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "BEGIN; {}; PRAGMA user_version = 1; COMMIT;",
+                super::super::MIGRATIONS[0]
+            ))
+            .unwrap();
+            conn.execute(
+                "INSERT INTO records (id, payload, sig, author, kind, addr_kind, slug, seq,
+                     created, subject, received_at, source)
+                 VALUES (x'00', x'00', x'00', 'a', 'hub', 'hub', 'profile', 1, 1, NULL, 1, 'import')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert!(store.peers().unwrap().is_empty());
+        store
+            .peer_seen("12D3KooW", None, &["/ip4/127.0.0.1/tcp/1".into()], 5)
+            .unwrap();
+        store.peer_synced("12D3KooW", "ok", 6).unwrap();
+        let peers = store.peers().unwrap();
+        assert_eq!(peers.len(), 1);
+        assert_eq!(peers[0].last_sync_result.as_deref(), Some("ok"));
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        let records: i64 = conn
+            .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(records, 1);
+    }
+}
