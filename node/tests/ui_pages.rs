@@ -46,7 +46,12 @@ fn spawn_node() -> TestNode {
         territories: vec![Territory::parse("dep:69").unwrap()],
     };
     datadir::init(&data, profile, now).unwrap();
-    let node = Node::open(&data).unwrap();
+    // Federation on loopback only, and no mdns: tests never meet each other.
+    let node = Node::open_with(&data, |config| {
+        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+        config.mdns = false;
+    })
+    .unwrap();
     let records: Vec<SignedRecord> = catalogue::sample(now)
         .unwrap()
         .into_iter()
@@ -446,6 +451,12 @@ fn hubs_and_node_pages_answer_with_their_sections() {
         "id=\"mirrors\"",
         "à venir",
         &node.hub,
+        // Federation runs: this node's libp2p identity, its loopback
+        // address, no peer yet, and the head-set digest.
+        "id=\"peer-id\"",
+        "/ip4/127.0.0.1/tcp/",
+        "id=\"no-peers\"",
+        "id=\"digest\"",
     ]);
     assert!(
         !page.text.contains("id=\"data-dir\""),

@@ -1,9 +1,12 @@
 //! This node's page (`/node`): who it is (its hub), what it holds (store
-//! and index counts, how far the index lags), and the places where peers,
-//! synchronisation and mirror jobs will show once federation and mirroring
-//! exist. The data directory's path is shown to the operator only.
+//! and index counts, how far the index lags), the peers it is connected to
+//! and how its last synchronisations went, and the place where mirror jobs
+//! will show once mirroring exists. The data directory's path is shown to
+//! the operator only.
 
-use essaim_protocol::Body;
+use std::collections::HashMap;
+
+use essaim_protocol::{Body, HubId};
 use maud::{Markup, html};
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -11,7 +14,15 @@ use warp::reply::Response;
 use super::initiative::view::{self, grouped};
 use super::{Ctx, Nav, blocking, internal_error};
 use crate::node::Node;
+use crate::p2p::{PeerInfo, SyncStatus, SyncSummary};
 use crate::store::Counts;
+
+/// What the federation layer says, when the node runs it.
+struct Federation {
+    status: SyncStatus,
+    peers: Vec<PeerInfo>,
+    names: HashMap<HubId, String>,
+}
 
 /// `GET /node`.
 pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
@@ -35,8 +46,37 @@ pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
     let Some((counts, docs, name)) = loaded else {
         return internal_error(ctx);
     };
+    let federation = match node.p2p() {
+        Some(p2p) => {
+            let status = p2p.status(node).await;
+            let peers = p2p.peers();
+            let hubs: Vec<HubId> = peers
+                .iter()
+                .filter_map(|p| p.hub.as_deref().and_then(|h| HubId::parse_lenient(h).ok()))
+                .collect();
+            let worker = node.clone();
+            let names =
+                blocking(move || view::hub_names(worker.store(), hubs).map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_default();
+            Some(Federation {
+                status,
+                peers,
+                names,
+            })
+        }
+        None => None,
+    };
     let title = ctx.t("Ce nœud", "This node");
-    let body = render(node, ctx, title, &counts, docs, name.as_deref());
+    let body = render(
+        node,
+        ctx,
+        title,
+        &counts,
+        docs,
+        name.as_deref(),
+        federation.as_ref(),
+    );
     ctx.page(StatusCode::OK, title, Nav::Node, body)
 }
 
@@ -58,6 +98,7 @@ fn render(
     counts: &Counts,
     docs: u64,
     name: Option<&str>,
+    federation: Option<&Federation>,
 ) -> Markup {
     let watermark = node.indexed();
     let behind = counts.last_change.saturating_sub(watermark);
@@ -124,22 +165,12 @@ fn render(
                 }
             }
             section #peers aria-labelledby="h-peers" {
-                h2 #h-peers { (ctx.t("Pairs", "Peers")) span.soon { (ctx.t("à venir", "coming")) } }
-                p { (ctx.t(
-                    "La fédération entre nœuds arrive bientôt : les nœuds auxquels celui-ci est relié s'afficheront ici.",
-                    "Federation between nodes is coming: the nodes this one is connected to will show here.",
-                )) }
-                @if !config.bootstrap.is_empty() {
-                    p { (ctx.t("Pairs de démarrage configurés :", "Configured bootstrap peers:")) }
-                    ul.plain { @for peer in &config.bootstrap { li { code { (peer) } } } }
-                }
+                h2 #h-peers { (ctx.t("Pairs", "Peers")) }
+                (peers(ctx, federation, &config.bootstrap))
             }
             section #sync aria-labelledby="h-sync" {
-                h2 #h-sync { (ctx.t("Synchronisation", "Sync")) span.soon { (ctx.t("à venir", "coming")) } }
-                p { (ctx.t(
-                    "Les échanges d'enregistrements avec les autres nœuds — quand, avec qui, combien — s'afficheront ici avec la fédération.",
-                    "Record exchanges with other nodes — when, with whom, how many — will show here with federation.",
-                )) }
+                h2 #h-sync { (ctx.t("Synchronisation", "Sync")) }
+                (sync(ctx, federation))
             }
             section #mirrors aria-labelledby="h-mirrors" {
                 h2 #h-mirrors { (ctx.t("Miroirs de code", "Code mirrors")) span.soon { (ctx.t("à venir", "coming")) } }
@@ -153,6 +184,117 @@ fn render(
                 }
             }
             p.api-link { a href="/api/v1/status" { (ctx.t("Le même état en JSON", "The same state as JSON")) } }
+        }
+    }
+}
+
+/// The connected peers, or why there are none.
+fn peers(
+    ctx: &Ctx,
+    federation: Option<&Federation>,
+    bootstrap: &[impl std::fmt::Display],
+) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        @match federation {
+            None => p { (ctx.t(
+                "La fédération ne tourne pas : ce nœud a été ouvert sans `essaim run`.",
+                "Federation is not running: this node was opened without `essaim run`.",
+            )) },
+            Some(f) => {
+                dl.facts {
+                    dt { (ctx.t("Identité libp2p", "libp2p identity")) }
+                    dd { code #peer-id { (f.status.peer_id) } }
+                    dt { (ctx.t("Écoute sur", "Listening on")) }
+                    dd {
+                        @if f.status.listen.is_empty() { (ctx.t("(pas encore)", "(not yet)")) }
+                        @for address in &f.status.listen { code { (address) } " " }
+                    }
+                }
+                @if f.peers.is_empty() {
+                    p #no-peers { (ctx.t(
+                        "Aucun pair connecté pour l'instant : le nœud réessaie ses pairs de démarrage et ceux qu'il connaît, de plus en plus espacés.",
+                        "No peer connected yet: the node keeps retrying its bootstrap peers and the ones it knows, less and less often.",
+                    )) }
+                } @else {
+                    div.table-scroll tabindex="0" role="region" aria-label=(ctx.t("Pairs connectés", "Connected peers")) {
+                        table.data #peer-table {
+                            thead { tr {
+                                th scope="col" { (ctx.t("Hub", "Hub")) }
+                                th scope="col" { (ctx.t("Adresse", "Address")) }
+                                th scope="col" { (ctx.t("Latence", "Latency")) }
+                                th scope="col" { (ctx.t("Dernière synchronisation", "Last sync")) }
+                            } }
+                            tbody {
+                                @for peer in &f.peers {
+                                    tr.peer {
+                                        td {
+                                            @match peer.hub.as_deref().and_then(|h| HubId::parse_lenient(h).ok()) {
+                                                Some(hub) => (view::hub_link(ctx, &f.names, &hub)),
+                                                None => code { (view::abbreviated(&peer.peer_id)) },
+                                            }
+                                        }
+                                        td { @if let Some(address) = peer.addresses.first() { code { (address) } } }
+                                        td { @if let Some(ms) = peer.latency_ms { (format!("{ms:.1} ms")) } @else { "—" } }
+                                        td { @match &peer.last_sync {
+                                            Some(summary) => (sync_line(ctx, summary)),
+                                            None => (ctx.t("pas encore", "not yet")),
+                                        } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    p.muted { (grouped(lang, f.peers.len() as u64)) " " (ctx.t("pair(s) connecté(s)", "connected peer(s)")) }
+                }
+            }
+        }
+        @if !bootstrap.is_empty() {
+            p { (ctx.t("Pairs de démarrage configurés :", "Configured bootstrap peers:")) }
+            ul.plain { @for peer in bootstrap { li { code { (peer.to_string()) } } } }
+        }
+    }
+}
+
+/// The catalogue's fingerprint and the last synchronisation.
+fn sync(ctx: &Ctx, federation: Option<&Federation>) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        @if let Some(f) = federation {
+            p { (ctx.t(
+                "Deux nœuds qui ont la même empreinte ont exactement les mêmes versions courantes des enregistrements. À chaque connexion, puis régulièrement, ils comparent leurs ensembles et échangent seulement ce qui manque.",
+                "Two nodes with the same fingerprint hold exactly the same current versions of the records. On every connection, then regularly, they compare their sets and exchange only what is missing.",
+            )) }
+            dl.facts {
+                dt { (ctx.t("Empreinte des têtes", "Head-set digest")) }
+                dd { code #digest title=(f.status.digest) { (view::abbreviated(&f.status.digest)) } }
+                dt { (ctx.t("Enregistrements courants", "Current records")) }
+                dd { (grouped(lang, f.status.heads as u64)) }
+                dt { (ctx.t("Synchronisations depuis le démarrage", "Syncs since start-up")) }
+                dd { (grouped(lang, f.status.syncs)) }
+                dt { (ctx.t("La dernière", "The last one")) }
+                dd #last-sync { @match &f.status.last_sync {
+                    Some(summary) => (sync_line(ctx, summary)),
+                    None => (ctx.t("pas encore", "not yet")),
+                } }
+            }
+        }
+    }
+}
+
+/// One synchronisation in words.
+fn sync_line(ctx: &Ctx, s: &SyncSummary) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        (view::datetime(ctx, s.at)) " — "
+        @if s.ok {
+            span.status.status-valid { (ctx.t("réussie", "succeeded")) }
+            " · " (grouped(lang, s.fetched)) (ctx.t(" reçus, ", " received, "))
+            (grouped(lang, s.pushed)) (ctx.t(" envoyés, ", " sent, "))
+            (grouped(lang, s.bytes_sent + s.bytes_received)) (ctx.t(" octets", " bytes"))
+        } @else {
+            span.status.status-expired { (ctx.t("échouée", "failed")) }
+            @if let Some(error) = &s.error { " : " (error) }
         }
     }
 }
