@@ -38,7 +38,12 @@ fn spawn_node() -> TestNode {
         territories: vec![Territory::parse("dep:69").unwrap()],
     };
     datadir::init(&data, profile, now).unwrap();
-    let node = Node::open(&data).unwrap();
+    // Federation on loopback only, and no mdns: tests never meet each other.
+    let node = Node::open_with(&data, |config| {
+        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+        config.mdns = false;
+    })
+    .unwrap();
     let records: Vec<SignedRecord> = catalogue::sample(now)
         .unwrap()
         .into_iter()

@@ -122,7 +122,12 @@ fn main() {
         now,
     )
     .expect("init the data directory");
-    let node = Node::open(&data).expect("open the node");
+    // Federation on loopback only, no mdns: the benchmark stays on this machine.
+    let node = Node::open_with(&data, |config| {
+        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a valid multiaddr")];
+        config.mdns = false;
+    })
+    .expect("open the node");
     let envelopes = corpus.envelopes;
     let ingest = ingest(&node, &envelopes, now);
     drop(envelopes);
@@ -1778,7 +1783,12 @@ fn until_serving(base: &str, q: &Query, started: Instant) -> Option<(f64, f64)> 
 
 fn restart_in_process(data: &DataDir, queries: &[Query]) -> Value {
     let started = Instant::now();
-    let node = Node::open(data).expect("the node reopens");
+    // Federation on loopback only, no mdns: the benchmark stays on this machine.
+    let node = Node::open_with(data, |config| {
+        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a valid multiaddr")];
+        config.mdns = false;
+    })
+    .expect("the node reopens");
     let opened_ms = started.elapsed().as_secs_f64() * 1000.0;
     let rebuilt = node.rebuilt_index().map(str::to_owned);
     let docs = node.index().num_docs();
