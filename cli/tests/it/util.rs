@@ -146,7 +146,18 @@ impl RunningNode {
 }
 
 impl Drop for RunningNode {
+    /// SIGTERM first, so that a node (or a demo and the hubs it started)
+    /// stops cleanly before the test removes its data directory; SIGKILL if
+    /// it has not stopped within 10 s.
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let pid = self.child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
