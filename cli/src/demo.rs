@@ -240,6 +240,10 @@ pub(crate) fn network(global: &Global, nodes: u16, http: Option<String>) -> Resu
         for (i, child) in children.iter().enumerate() {
             println!("  hub {}   {}", i + 2, child.url);
         }
+        println!(
+            "  publish http://{bound}/publish (hub 1's operator token: {})",
+            root.join(essaim_node::node::TOKEN_FILE).display()
+        );
         println!("Stop with Ctrl-C.");
         let _ = std::io::stdout().flush();
         crate::node_commands::shutdown_signal().await;
