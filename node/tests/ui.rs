@@ -6,96 +6,24 @@
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use essaim_node::catalogue;
-use essaim_node::datadir::{self, DataDir, HubProfile};
-use essaim_node::node::{Node, NodeError};
-use essaim_node::store::Source;
-use essaim_protocol::vocab::HubKind;
-use essaim_protocol::{SignedRecord, Territory};
+mod support;
 
-/// Bound on every wait for the network.
-const NET_TIMEOUT: Duration = Duration::from_secs(10);
+use support::SampleNode;
 
-/// A running node with the sample catalogue; stops when dropped.
+/// A running node with the sample catalogue, and a client.
 struct TestNode {
+    _node: SampleNode,
     addr: SocketAddr,
-    runtime: tokio::runtime::Runtime,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), NodeError>>>,
     agent: ureq::Agent,
-    _dir: tempfile::TempDir,
 }
 
 fn spawn_node() -> TestNode {
-    let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::locate(Some(dir.path().join("hub"))).unwrap();
-    let now = essaim_node::unix_now();
-    let profile = HubProfile {
-        name: Some("Ruche de test".into()),
-        kind: HubKind::Ruche,
-        territories: vec![Territory::parse("dep:69").unwrap()],
-    };
-    datadir::init(&data, profile, now).unwrap();
-    // Federation on loopback only, and no mdns: tests never meet each other.
-    let node = Node::open_with(&data, |config| {
-        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
-        config.mdns = false;
-    })
-    .unwrap();
-    let records: Vec<SignedRecord> = catalogue::sample(now)
-        .unwrap()
-        .into_iter()
-        .flat_map(|hub| hub.records)
-        .collect();
-    node.ingest_blocking(records.into_iter().map(|r| (r, Source::Import)).collect())
-        .unwrap();
-    node.index_now().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = runtime.spawn(node.run(listener, async move {
-        let _ = stopped.await;
-    }));
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(NET_TIMEOUT))
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
+    let node = SampleNode::spawn();
     TestNode {
-        addr,
-        runtime,
-        stop: Some(stop),
-        task: Some(task),
-        agent,
-        _dir: dir,
-    }
-}
-
-impl Drop for TestNode {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let outcome = self
-                .runtime
-                .block_on(async { tokio::time::timeout(NET_TIMEOUT, task).await });
-            if !std::thread::panicking() {
-                assert!(
-                    matches!(outcome, Ok(Ok(Ok(())))),
-                    "the node did not stop cleanly: {outcome:?}"
-                );
-            }
-        }
+        addr: node.addr,
+        _node: node,
+        agent: support::agent(),
     }
 }
 

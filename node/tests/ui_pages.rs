@@ -10,106 +10,35 @@
 use std::time::{Duration, Instant};
 
 use essaim_node::catalogue;
-use essaim_node::datadir::{self, DataDir, HubProfile};
-use essaim_node::node::{Node, NodeError, TOKEN_FILE};
-use essaim_node::store::Source;
-use essaim_protocol::vocab::HubKind;
-use essaim_protocol::{Body, HubKey, SignedRecord, Territory};
+use essaim_protocol::{Body, HubKey, SignedRecord};
 use serde_json::{Value, json};
 
-/// Bound on every wait for the network.
-const NET_TIMEOUT: Duration = Duration::from_secs(10);
+mod support;
+
+use support::{NET_TIMEOUT, SampleNode};
+
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
-/// A node serving the sample catalogue on a loopback port.
+/// A node serving the sample catalogue on a loopback port, and a client.
 struct TestNode {
+    _node: SampleNode,
     addr: std::net::SocketAddr,
     token: String,
     /// This node's hub id, `did:key:z6Mk…`.
     hub: String,
-    runtime: tokio::runtime::Runtime,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), NodeError>>>,
     agent: ureq::Agent,
-    _dir: tempfile::TempDir,
 }
 
 fn spawn_node() -> TestNode {
-    let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::locate(Some(dir.path().join("hub"))).unwrap();
-    let now = essaim_node::unix_now();
-    let profile = HubProfile {
-        name: Some("Ruche de test".into()),
-        kind: HubKind::Ruche,
-        territories: vec![Territory::parse("dep:69").unwrap()],
-    };
-    datadir::init(&data, profile, now).unwrap();
-    // Federation on loopback only, and no mdns: tests never meet each other.
-    let node = Node::open_with(&data, |config| {
-        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
-        config.mdns = false;
-    })
-    .unwrap();
-    let records: Vec<SignedRecord> = catalogue::sample(now)
-        .unwrap()
-        .into_iter()
-        .flat_map(|hub| hub.records)
-        .collect();
-    node.ingest_blocking(records.into_iter().map(|r| (r, Source::Import)).collect())
-        .unwrap();
-    node.index_now().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let hub = node.hub_id().to_string();
-    let task = runtime.spawn(node.run(listener, async move {
-        let _ = stopped.await;
-    }));
-    let token = std::fs::read_to_string(data.path(TOKEN_FILE))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(NET_TIMEOUT))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .new_agent();
+    let node = SampleNode::spawn();
     TestNode {
-        addr,
-        token,
-        hub,
-        runtime,
-        stop: Some(stop),
-        task: Some(task),
-        agent,
-        _dir: dir,
-    }
-}
-
-impl Drop for TestNode {
-    fn drop(&mut self) {
-        if let (Some(stop), Some(task)) = (self.stop.take(), self.task.take()) {
-            let _ = stop.send(());
-            let outcome = self
-                .runtime
-                .block_on(async { tokio::time::timeout(NET_TIMEOUT, task).await });
-            if !std::thread::panicking() {
-                assert!(
-                    matches!(outcome, Ok(Ok(Ok(())))),
-                    "the node did not stop cleanly: {outcome:?}"
-                );
-            }
-        }
+        addr: node.addr,
+        token: node.token.clone(),
+        hub: node.hub.clone(),
+        _node: node,
+        agent: support::agent(),
     }
 }
 

@@ -1,0 +1,115 @@
+//! What the UI test binaries share: a node with the sample catalogue,
+//! running in-process on a loopback port (federation on loopback, no mdns),
+//! stopped cleanly when dropped.
+#![allow(dead_code)] // each test binary uses its part
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use essaim_node::catalogue;
+use essaim_node::datadir::{self, DataDir, HubProfile};
+use essaim_node::node::{Node, NodeError, TOKEN_FILE};
+use essaim_node::store::Source;
+use essaim_protocol::vocab::HubKind;
+use essaim_protocol::{SignedRecord, Territory};
+
+/// Bound on every wait for the network.
+pub(crate) const NET_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running node with the sample catalogue.
+pub(crate) struct SampleNode {
+    /// Its HTTP address.
+    pub(crate) addr: SocketAddr,
+    /// The operator token.
+    pub(crate) token: String,
+    /// Its hub id, `did:key:z6Mk…`.
+    pub(crate) hub: String,
+    runtime: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), NodeError>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl SampleNode {
+    /// Initialise a hub in a temporary directory, load the sample
+    /// catalogue, index it, and serve it on `127.0.0.1:0`.
+    pub(crate) fn spawn() -> SampleNode {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::locate(Some(dir.path().join("hub"))).unwrap();
+        let now = essaim_node::unix_now();
+        let profile = HubProfile {
+            name: Some("Ruche de test".into()),
+            kind: HubKind::Ruche,
+            territories: vec![Territory::parse("dep:69").unwrap()],
+        };
+        datadir::init(&data, profile, now).unwrap();
+        // Federation on loopback only, and no mdns: tests never meet each other.
+        let node = Node::open_with(&data, |config| {
+            config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+            config.mdns = false;
+        })
+        .unwrap();
+        let records: Vec<SignedRecord> = catalogue::sample(now)
+            .unwrap()
+            .into_iter()
+            .flat_map(|hub| hub.records)
+            .collect();
+        node.ingest_blocking(records.into_iter().map(|r| (r, Source::Import)).collect())
+            .unwrap();
+        node.index_now().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let hub = node.hub_id().to_string();
+        let task = runtime.spawn(node.run(listener, async move {
+            let _ = stopped.await;
+        }));
+        let token = std::fs::read_to_string(data.path(TOKEN_FILE))
+            .unwrap()
+            .trim()
+            .to_owned();
+        SampleNode {
+            addr,
+            token,
+            hub,
+            runtime,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for SampleNode {
+    fn drop(&mut self) {
+        if let (Some(stop), Some(task)) = (self.stop.take(), self.task.take()) {
+            let _ = stop.send(());
+            let outcome = self
+                .runtime
+                .block_on(async { tokio::time::timeout(NET_TIMEOUT, task).await });
+            if !std::thread::panicking() {
+                assert!(
+                    matches!(outcome, Ok(Ok(Ok(())))),
+                    "the node did not stop cleanly: {outcome:?}"
+                );
+            }
+        }
+    }
+}
+
+/// An HTTP client for tests: bounded, statuses as values, no redirects.
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(NET_TIMEOUT))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .new_agent()
+}
