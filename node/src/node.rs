@@ -156,8 +156,12 @@ impl Node {
         let (index, rebuilt) = match SearchIndex::open(&index_dir) {
             Ok(index) => (index, None),
             Err(e) if e.needs_rebuild() => {
-                let reason = e.to_string();
-                tracing::warn!(%reason, "search index unreadable: rebuilding it from the store");
+                // The details (paths, file contents) go to the log only:
+                // the reason is shown on public pages and in the status.
+                tracing::warn!(reason = %e, "search index unreadable: rebuilding it from the store");
+                let reason = "the search index was unreadable or written by another version; \
+                              it was rebuilt from the store (details in the node's log)"
+                    .to_owned();
                 std::fs::remove_dir_all(&index_dir).map_err(|source| NodeError::Io {
                     what: "cannot remove the damaged index",
                     path: index_dir.display().to_string(),

@@ -267,3 +267,52 @@ fn the_map_links_every_departement_to_its_search() {
     );
     assert!(food.count(r#"<a class="dep c0""#) > map.count(r#"<a class="dep c0""#));
 }
+
+/// What the security review found, kept fixed: a long query is not
+/// multiplied into every link, the language switch never leads off-site,
+/// HEAD answers like GET, 405 names the methods, operator pages are never
+/// stored by a cache.
+#[test]
+fn review_findings_stay_fixed() {
+    let node = spawn_node();
+    // A 60 kB query: the page keeps 500 bytes of it, however many links.
+    let long = "a".repeat(60_000);
+    let page = node.get(&format!("/?q={long}"));
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(&"a".repeat(501)));
+    assert!(page.body.len() < 200_000, "{} bytes", page.body.len());
+    let map = node.get(&format!("/map?q={long}"));
+    assert_eq!(map.status, 200);
+    assert!(!map.body.contains(&"a".repeat(501)));
+
+    // `//evil.example/x` is a 404 of this node whose switch stays here.
+    let page = node.get("//evil.example/x");
+    assert_eq!(page.status, 404);
+    assert!(
+        page.body
+            .contains("id=\"lang-switch\" href=\"/evil.example/x?lang=en\"")
+    );
+    assert!(!page.body.contains("href=\"//"));
+
+    let call = |method: &str, target: &str| {
+        let url = format!("http://{}{target}", node.addr);
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .body(())
+            .unwrap();
+        node.agent.run(request).unwrap()
+    };
+    let head = call("HEAD", "/");
+    assert_eq!(head.status(), 200);
+    assert!(head.headers().contains_key("content-security-policy"));
+    assert_eq!(call("HEAD", "/map").status(), 200);
+    let put = call("PUT", "/login");
+    assert_eq!(put.status(), 405);
+    assert_eq!(put.headers()["allow"], "GET, HEAD, POST");
+    assert_eq!(call("DELETE", "/").headers()["allow"], "GET, HEAD");
+
+    let login = call("GET", "/login");
+    assert_eq!(login.headers()["cache-control"], "no-store, private");
+    assert_eq!(call("GET", "/").headers()["cache-control"], "no-cache");
+}

@@ -176,9 +176,19 @@ impl Ctx {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        // Pages of a logged-in operator hold a CSRF token (and the login
+        // and publish forms are the operator's): never stored by any cache.
+        let private = self.session.is_some()
+            || self.path.starts_with("/login")
+            || self.path.starts_with("/publish");
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(if private {
+                "no-store, private"
+            } else {
+                "no-cache"
+            }),
+        );
         response.headers_mut().insert(
             header::VARY,
             HeaderValue::from_static("Accept-Language, Cookie"),
@@ -301,7 +311,13 @@ pub(super) async fn dispatch(
 ) -> Response {
     let ctx = context(node, state, &request, path);
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
-    match (&request.method, segments.as_slice()) {
+    // HEAD is GET without the body (hyper drops it).
+    let method = if request.method == Method::HEAD {
+        Method::GET
+    } else {
+        request.method.clone()
+    };
+    match (&method, segments.as_slice()) {
         (&Method::GET, []) => search::page(node, &ctx).await,
         (&Method::GET, ["map"]) => map::page(node, &ctx).await,
         (&Method::GET, ["i", hub, slug]) => initiative::page(node, &ctx, hub, slug).await,
@@ -314,7 +330,7 @@ pub(super) async fn dispatch(
         (&Method::GET, ["publish"]) => publish::form(node, &ctx).await,
         (&Method::POST, ["publish"]) => publish::submit(node, &ctx, &request).await,
         (&Method::GET, ["assets", name]) => assets::serve(name),
-        (&Method::GET | &Method::HEAD, _) => ctx.error_page(
+        (&Method::GET, _) => ctx.error_page(
             StatusCode::NOT_FOUND,
             ctx.t(
                 "Cette page n'existe pas sur ce nœud.",
@@ -329,9 +345,14 @@ pub(super) async fn dispatch(
                     "This address does not answer this method.",
                 ),
             );
+            let allow = match segments.as_slice() {
+                ["login" | "publish"] => "GET, HEAD, POST",
+                ["logout"] => "POST",
+                _ => "GET, HEAD",
+            };
             response
                 .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET"));
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
             response
         }
     }

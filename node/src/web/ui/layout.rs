@@ -43,9 +43,24 @@ fn switch_href(ctx: &Ctx) -> String {
         .query
         .iter()
         .filter(|(k, _)| k != "partial")
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .map(|(k, v)| (k.as_str(), capped(v)))
         .chain([("lang", other)]);
-    format!("{}{}", ctx.path, query_string(pairs))
+    // One leading slash: `//host/x` would be a link to another site.
+    format!(
+        "/{}{}",
+        ctx.path.trim_start_matches(['/', '\\']),
+        query_string(pairs)
+    )
+}
+
+/// A query value as the pages keep it: at most 500 bytes (what the search
+/// reads of a query), cut on a character boundary.
+fn capped(value: &str) -> &str {
+    let mut end = value.len().min(500);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
 }
 
 /// The whole page.

@@ -191,7 +191,7 @@ impl SearchParams {
             match name.as_str() {
                 "q" => {
                     if !seen_q {
-                        params.q = value.trim().to_owned();
+                        params.q = cap_query(value.trim()).to_owned();
                         seen_q = true;
                     }
                 }
@@ -471,5 +471,36 @@ mod tests {
         let params = SearchParams::parse(&many);
         assert_eq!(params.filters.len(), MAX_FILTERS);
         assert_eq!(params.problems, vec![Problem::TooManyFilters]);
+    }
+}
+
+/// Longest query kept, in bytes: what the index reads of it. The query is
+/// repeated in every link of the page, so a longer one would only make the
+/// answer larger.
+pub(crate) const MAX_Q_BYTES: usize = 500;
+
+/// `q` cut to [`MAX_Q_BYTES`] on a character boundary.
+fn cap_query(q: &str) -> &str {
+    if q.len() <= MAX_Q_BYTES {
+        return q;
+    }
+    let mut end = MAX_Q_BYTES;
+    while !q.is_char_boundary(end) {
+        end -= 1;
+    }
+    &q[..end]
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::{MAX_Q_BYTES, cap_query};
+
+    #[test]
+    fn a_long_query_is_cut_on_a_character_boundary() {
+        assert_eq!(cap_query("vélo"), "vélo");
+        let long = "é".repeat(400);
+        let cut = cap_query(&long);
+        assert!(cut.len() <= MAX_Q_BYTES && cut.len() >= MAX_Q_BYTES - 1);
+        assert!(cut.chars().all(|c| c == 'é'));
     }
 }
