@@ -43,8 +43,6 @@ pub const RECORDS_TOPIC: &str = "essaim/records/1";
 /// Largest gossipsub RPC accepted or sent: an envelope of a 65,536-byte
 /// payload is 65,664 bytes, plus protobuf framing.
 pub const MAX_TRANSMIT_BYTES: usize = 73_728;
-/// Default time between two reconciliations with a connected peer.
-pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(60);
 /// The identify protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/essaim/1";
 
@@ -121,7 +119,7 @@ impl P2pSettings {
             mdns: config.mdns,
             discover: config.discover,
             relay_server: config.relay_server,
-            sync_interval: DEFAULT_SYNC_INTERVAL,
+            sync_interval: Duration::from_secs(config.sync_interval_secs),
         })
     }
 }
