@@ -78,6 +78,8 @@ pub struct Config {
     pub discover: bool,
     /// Whether to act as a libp2p relay for hubs behind NAT.
     pub relay_server: bool,
+    /// Seconds between two anti-entropy reconciliations with a connected peer.
+    pub sync_interval_secs: u64,
     /// Trust mode.
     pub trust_mode: TrustMode,
     /// How many labelling steps from a followed hub are still trusted.
@@ -107,6 +109,7 @@ impl Default for Config {
             mdns: true,
             discover: true,
             relay_server: false,
+            sync_interval_secs: 60,
             trust_mode: TrustMode::WebOfTrust,
             trust_depth: 2,
             mirror_enabled: true,
@@ -142,6 +145,7 @@ struct RawP2p {
     mdns: Option<bool>,
     discover: Option<bool>,
     relay_server: Option<bool>,
+    sync_interval_secs: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -225,6 +229,18 @@ impl Config {
         config.mdns = raw.p2p.mdns.unwrap_or(config.mdns);
         config.discover = raw.p2p.discover.unwrap_or(config.discover);
         config.relay_server = raw.p2p.relay_server.unwrap_or(config.relay_server);
+        if let Some(interval) = raw.p2p.sync_interval_secs {
+            // Below a second the node would reconcile with every peer
+            // continuously; above a day a missed gossip waits too long.
+            if !(1..=86_400).contains(&interval) {
+                return Err(bad(
+                    "p2p.sync_interval_secs",
+                    &interval.to_string(),
+                    "a number of seconds from 1 to 86400",
+                ));
+            }
+            config.sync_interval_secs = interval;
+        }
         config.trust_mode = raw.trust.mode.unwrap_or(config.trust_mode);
         if let Some(depth) = raw.trust.depth {
             if depth > 5 {
@@ -293,5 +309,22 @@ mod tests {
         assert!(err.to_string().contains("lisen"), "{err}");
         let err = Config::parse("[trust]\nmode = \"closed\"\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("closed"), "{err}");
+    }
+
+    #[test]
+    fn sync_interval_is_configurable_and_checked() {
+        let config = Config::parse("[p2p]\nsync_interval_secs = 5\n", "c.toml").unwrap();
+        assert_eq!(config.sync_interval_secs, 5);
+        assert_eq!(Config::default().sync_interval_secs, 60);
+        for bad in ["0", "86401"] {
+            let err = Config::parse(&format!("[p2p]\nsync_interval_secs = {bad}\n"), "c.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("p2p.sync_interval_secs"), "{err}");
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+            assert!(err.contains("from 1 to 86400"), "{err}");
+        }
+        let err = Config::parse("[p2p]\nsync_interval_secs = \"1m\"\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("sync_interval_secs"), "{err}");
     }
 }

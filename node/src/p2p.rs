@@ -43,8 +43,6 @@ pub const RECORDS_TOPIC: &str = "essaim/records/1";
 /// Largest gossipsub RPC accepted or sent: an envelope of a 65,536-byte
 /// payload is 65,664 bytes, plus protobuf framing.
 pub const MAX_TRANSMIT_BYTES: usize = 73_728;
-/// Default time between two reconciliations with a connected peer.
-pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(60);
 /// The identify protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/essaim/1";
 
@@ -121,7 +119,7 @@ impl P2pSettings {
             mdns: config.mdns,
             discover: config.discover,
             relay_server: config.relay_server,
-            sync_interval: DEFAULT_SYNC_INTERVAL,
+            sync_interval: Duration::from_secs(config.sync_interval_secs),
         })
     }
 }
@@ -195,6 +193,12 @@ pub struct SyncStatus {
     pub syncs: u64,
     /// The last reconciliation, with any peer.
     pub last_sync: Option<SyncSummary>,
+    /// Gossip messages received on the records topic since start, every
+    /// copy counted (first deliveries, duplicates, and copies that did not
+    /// validate). Divided by the records learnt, it is the amplification.
+    pub gossip_received: u64,
+    /// Of which the copies of a message already seen, dropped by gossipsub.
+    pub gossip_duplicates: u64,
 }
 
 #[derive(Debug, Default)]
@@ -210,6 +214,8 @@ struct Shared {
     commands: mpsc::UnboundedSender<swarm::Command>,
     state: Mutex<State>,
     heads: sync::HeadSetCache,
+    /// gossipsub's counters; read by [`P2pHandle::status`].
+    gossip_metrics: Mutex<prometheus_client::registry::Registry>,
 }
 
 /// The rest of the node's handle on the swarm task. Cheap to clone.
@@ -284,6 +290,7 @@ impl P2pHandle {
             ),
             Err(_) => (Vec::new(), 0, 0, None),
         };
+        let (received, first) = self.gossip_counts();
         SyncStatus {
             peer_id: self.shared.peer_id.to_string(),
             listen,
@@ -292,7 +299,34 @@ impl P2pHandle {
             digest: set.as_ref().map_or_else(String::new, |s| hex(&s.digest)),
             syncs,
             last_sync,
+            gossip_received: received,
+            gossip_duplicates: received.saturating_sub(first),
         }
+    }
+
+    /// Gossip messages received on the records topic: every copy, and the
+    /// first copies only. gossipsub keeps these counters in its prometheus
+    /// registry, with no other accessor: read them from its text encoding.
+    fn gossip_counts(&self) -> (u64, u64) {
+        let mut text = String::new();
+        if let Ok(registry) = self.shared.gossip_metrics.lock() {
+            let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+        }
+        let topic = format!("\"{RECORDS_TOPIC}\"");
+        let count = |name: &str| -> u64 {
+            text.lines()
+                .filter(|l| {
+                    l.strip_prefix(name)
+                        .is_some_and(|rest| rest.starts_with("_total{") || rest.starts_with('{'))
+                        && l.contains(&topic)
+                })
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                .sum()
+        };
+        (
+            count("topic_msg_recv_counts_unfiltered"),
+            count("topic_msg_recv_counts"),
+        )
     }
 
     /// Gossip the records a local client just stored (publish, HTTP,
@@ -367,6 +401,8 @@ pub async fn status_json(node: &Node) -> serde_json::Value {
         "digest": set.as_ref().map_or_else(String::new, |s| hex(&s.digest)),
         "syncs": 0,
         "last_sync": null,
+        "gossip_received": 0,
+        "gossip_duplicates": 0,
     })
 }
 

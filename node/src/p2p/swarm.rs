@@ -128,7 +128,10 @@ fn message_id(data: &[u8]) -> MessageId {
     }
 }
 
-fn gossipsub_behaviour(key: &libp2p::identity::Keypair) -> Result<gossipsub::Behaviour, String> {
+fn gossipsub_behaviour(
+    key: &libp2p::identity::Keypair,
+    metrics: &mut prometheus_client::registry::Registry,
+) -> Result<gossipsub::Behaviour, String> {
     let _ = key;
     let config = gossipsub::ConfigBuilder::default()
         // Records are signed; gossipsub messages carry no author, seqno or
@@ -140,8 +143,11 @@ fn gossipsub_behaviour(key: &libp2p::identity::Keypair) -> Result<gossipsub::Beh
         .heartbeat_interval(Duration::from_millis(700))
         .build()
         .map_err(|e| e.to_string())?;
+    // gossipsub reports a message once, at its first copy; its metrics also
+    // count the duplicates it drops, which is what amplification is.
     let mut behaviour =
-        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)?;
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)?
+            .with_metrics(metrics, gossipsub::MetricsConfig::default());
     let topic = IdentTopic::new(RECORDS_TOPIC);
     let mut params = gossipsub::PeerScoreParams {
         // Hubs of one organisation, and test networks, share an address.
@@ -181,7 +187,11 @@ fn gossipsub_behaviour(key: &libp2p::identity::Keypair) -> Result<gossipsub::Beh
     Ok(behaviour)
 }
 
-fn build_swarm(node: &Node, settings: &P2pSettings) -> Result<Swarm<Behaviour>, P2pError> {
+fn build_swarm(
+    node: &Node,
+    settings: &P2pSettings,
+    metrics: &mut prometheus_client::registry::Registry,
+) -> Result<Swarm<Behaviour>, P2pError> {
     let setup = |e: &dyn std::fmt::Display| P2pError::Setup(e.to_string());
     let mut secret = node.key().signing_key().to_bytes();
     let keypair =
@@ -247,7 +257,7 @@ fn build_swarm(node: &Node, settings: &P2pSettings) -> Result<Swarm<Behaviour>, 
                     kad_config,
                 ),
                 mdns: mdns.into(),
-                gossipsub: gossipsub_behaviour(key)?,
+                gossipsub: gossipsub_behaviour(key, metrics)?,
                 sync,
                 relay_client,
                 relay_server: relay_on
@@ -294,7 +304,8 @@ pub(super) async fn start(
     cancel: CancellationToken,
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<P2pHandle, P2pError> {
-    let mut swarm = build_swarm(&node, &settings)?;
+    let mut metrics = prometheus_client::registry::Registry::default();
+    let mut swarm = build_swarm(&node, &settings, &mut metrics)?;
     let default_listen: Vec<Multiaddr> = crate::config::Config::default()
         .p2p_listen
         .iter()
@@ -328,6 +339,7 @@ pub(super) async fn start(
         commands: commands_tx,
         state: Mutex::new(State::default()),
         heads: Default::default(),
+        gossip_metrics: Mutex::new(metrics),
     });
     let now = Instant::now();
     let mut targets: Vec<Target> = settings

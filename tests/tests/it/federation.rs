@@ -33,6 +33,14 @@ async fn a_record_crosses_a_line_of_ten_nodes() {
     })
     .await;
     let stored = start.elapsed();
+    // It came by gossip (the meshes formed after the connection-time
+    // reconciliations), and gossipsub's counters saw it.
+    let status = last.status().await;
+    assert!(status.gossip_received >= 1, "{status:?}");
+    assert!(
+        status.gossip_duplicates < status.gossip_received,
+        "{status:?}"
+    );
     wait_for("node-9 to find it by search", NET_TIMEOUT, || async {
         last.finds("velo cargo partage", "velo-cargo-partage")
             .await
