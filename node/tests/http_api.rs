@@ -19,17 +19,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use essaim_node::catalogue;
-use essaim_node::datadir::{self, DataDir, HubProfile};
-use essaim_node::node::{Node, NodeError, TOKEN_FILE};
-use essaim_node::store::Source;
 use essaim_node::web::{MAX_BODY_BYTES, ROUTES};
-use essaim_protocol::vocab::HubKind;
-use essaim_protocol::{Body, HubKey, Kind, SignedRecord, Territory};
+use essaim_protocol::{Body, HubKey, SignedRecord};
 use serde_json::{Value, json};
 
+mod support;
+
+use support::NET_TIMEOUT;
+
 const SPEC: &str = include_str!("../../specs/http-api.yaml");
-/// Bound on every wait for the network.
-const NET_TIMEOUT: Duration = Duration::from_secs(10);
 /// How soon a record posted to the node must be searchable.
 const SEARCHABLE_WITHIN: Duration = Duration::from_secs(2);
 const METHODS: &[&str] = &[
@@ -535,111 +533,16 @@ impl Contract {
 // ---------------------------------------------------------------------------
 // A node on a loopback port, and clients.
 
-/// A running node with the sample catalogue; stops when dropped.
-struct TestNode {
-    addr: SocketAddr,
-    token: String,
-    /// This node's hub id, `did:key:z6Mk…`.
-    hub: String,
-    /// Number of records in the sample catalogue, and of its initiatives.
-    sample_records: usize,
-    sample_initiatives: usize,
-    runtime: tokio::runtime::Runtime,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), NodeError>>>,
-    _dir: tempfile::TempDir,
-}
+use support::SampleNode as TestNode;
 
 fn spawn_node() -> TestNode {
-    let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::locate(Some(dir.path().join("hub"))).unwrap();
-    let now = essaim_node::unix_now();
-    let profile = HubProfile {
-        name: Some("Ruche de test".into()),
-        kind: HubKind::Ruche,
-        territories: vec![Territory::parse("dep:69").unwrap()],
-    };
-    datadir::init(&data, profile, now).unwrap();
-    // Federation on loopback only, and no mdns: tests never meet each other.
-    let node = Node::open_with(&data, |config| {
-        config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
-        config.mdns = false;
-    })
-    .unwrap();
-    let records: Vec<SignedRecord> = catalogue::sample(now)
-        .unwrap()
-        .into_iter()
-        .flat_map(|hub| hub.records)
-        .collect();
-    let sample_records = records.len();
-    let sample_initiatives = records
-        .iter()
-        .filter(|r| r.body().kind() == Kind::Initiative)
-        .count();
-    node.ingest_blocking(records.into_iter().map(|r| (r, Source::Import)).collect())
-        .unwrap();
-    node.index_now().unwrap();
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let hub = node.hub_id().to_string();
-    let task = runtime.spawn(node.run(listener, async move {
-        let _ = stopped.await;
-    }));
-    let token = std::fs::read_to_string(data.path(TOKEN_FILE))
-        .unwrap()
-        .trim()
-        .to_owned();
-    TestNode {
-        addr,
-        token,
-        hub,
-        sample_records,
-        sample_initiatives,
-        runtime,
-        stop: Some(stop),
-        task: Some(task),
-        _dir: dir,
-    }
+    TestNode::spawn()
 }
 
 impl TestNode {
     /// The short form of this node's hub id (`z6Mk…`).
     fn short_hub(&self) -> &str {
         self.hub.strip_prefix("did:key:").unwrap()
-    }
-
-    /// Stop the node and wait, within a bound, for it to stop cleanly.
-    fn stop(&mut self) -> Option<Result<(), String>> {
-        let _ = self.stop.take()?.send(());
-        let task = self.task.take()?;
-        let outcome = self
-            .runtime
-            .block_on(async { tokio::time::timeout(NET_TIMEOUT, task).await });
-        Some(match outcome {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(format!("the node stopped with an error: {e}")),
-            Ok(Err(e)) => Err(format!("the node's task failed: {e}")),
-            Err(_) => Err(format!("the node did not stop within {NET_TIMEOUT:?}")),
-        })
-    }
-}
-
-impl Drop for TestNode {
-    fn drop(&mut self) {
-        if let Some(Err(e)) = self.stop()
-            && !std::thread::panicking()
-        {
-            panic!("{e}");
-        }
     }
 }
 

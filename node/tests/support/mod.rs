@@ -11,7 +11,7 @@ use essaim_node::datadir::{self, DataDir, HubProfile};
 use essaim_node::node::{Node, NodeError, TOKEN_FILE};
 use essaim_node::store::Source;
 use essaim_protocol::vocab::HubKind;
-use essaim_protocol::{SignedRecord, Territory};
+use essaim_protocol::{Kind, SignedRecord, Territory};
 
 /// Bound on every wait for the network.
 pub(crate) const NET_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,6 +24,9 @@ pub(crate) struct SampleNode {
     pub(crate) token: String,
     /// Its hub id, `did:key:z6Mk…`.
     pub(crate) hub: String,
+    /// Number of records in the sample catalogue, and of its initiatives.
+    pub(crate) sample_records: usize,
+    pub(crate) sample_initiatives: usize,
     runtime: tokio::runtime::Runtime,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), NodeError>>>,
@@ -54,6 +57,11 @@ impl SampleNode {
             .into_iter()
             .flat_map(|hub| hub.records)
             .collect();
+        let sample_records = records.len();
+        let sample_initiatives = records
+            .iter()
+            .filter(|r| r.body().kind() == Kind::Initiative)
+            .count();
         node.ingest_blocking(records.into_iter().map(|r| (r, Source::Import)).collect())
             .unwrap();
         node.index_now().unwrap();
@@ -79,6 +87,8 @@ impl SampleNode {
             addr,
             token,
             hub,
+            sample_records,
+            sample_initiatives,
             runtime,
             stop: Some(stop),
             task: Some(task),
@@ -87,19 +97,30 @@ impl SampleNode {
     }
 }
 
+impl SampleNode {
+    /// Stop the node and wait, within a bound, for it to stop cleanly
+    /// (`None` if it was already stopped).
+    pub(crate) fn stop(&mut self) -> Option<Result<(), String>> {
+        let _ = self.stop.take()?.send(());
+        let task = self.task.take()?;
+        let outcome = self
+            .runtime
+            .block_on(async { tokio::time::timeout(NET_TIMEOUT, task).await });
+        Some(match outcome {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(format!("the node stopped with an error: {e}")),
+            Ok(Err(e)) => Err(format!("the node's task failed: {e}")),
+            Err(_) => Err(format!("the node did not stop within {NET_TIMEOUT:?}")),
+        })
+    }
+}
+
 impl Drop for SampleNode {
     fn drop(&mut self) {
-        if let (Some(stop), Some(task)) = (self.stop.take(), self.task.take()) {
-            let _ = stop.send(());
-            let outcome = self
-                .runtime
-                .block_on(async { tokio::time::timeout(NET_TIMEOUT, task).await });
-            if !std::thread::panicking() {
-                assert!(
-                    matches!(outcome, Ok(Ok(Ok(())))),
-                    "the node did not stop cleanly: {outcome:?}"
-                );
-            }
+        if let Some(Err(e)) = self.stop()
+            && !std::thread::panicking()
+        {
+            panic!("{e}");
         }
     }
 }
