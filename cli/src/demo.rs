@@ -10,7 +10,6 @@
 //! with the demo, even when it is killed.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -152,21 +151,12 @@ pub(crate) fn network(global: &Global, nodes: u16, http: Option<String>) -> Resu
             .collect(),
     )?;
     first.index_now()?;
-    let address: SocketAddr = http
-        .as_deref()
-        .unwrap_or("127.0.0.1:8080")
-        .parse()
-        .context("--http: write an address and port such as 127.0.0.1:8080")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(address).await {
-            Ok(listener) => listener,
-            Err(_) if http.is_none() => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
-            Err(e) => return Err(e).with_context(|| format!("cannot listen on {address}")),
-        };
+        let listener = crate::node_commands::demo_listener(http.as_deref()).await?;
         let bound = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(first.clone().run(listener, async move {

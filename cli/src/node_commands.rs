@@ -203,22 +203,12 @@ pub(crate) fn demo(global: &Global, _nodes: u16, http: Option<String>) -> Result
     let count = records.len();
     node.ingest_blocking(records)?;
     node.index_now()?;
-    let address: SocketAddr = http
-        .as_deref()
-        .unwrap_or("127.0.0.1:8080")
-        .parse()
-        .context("--http: write an address and port such as 127.0.0.1:8080")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(address).await {
-            Ok(listener) => listener,
-            // The default port is taken: any free one will do for a demo.
-            Err(_) if http.is_none() => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
-            Err(e) => return Err(e).with_context(|| format!("cannot listen on {address}")),
-        };
+        let listener = demo_listener(http.as_deref()).await?;
         let bound = listener.local_addr()?;
         println!(
             "Essaim demo: {} sample hubs, {count} signed records",
@@ -793,4 +783,18 @@ pub(crate) fn reindex(global: &Global) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The demo's HTTP listener: `--http ADDR` if given (it must be free), else
+/// 127.0.0.1:8080, else any free loopback port (a demo just needs one).
+pub(crate) async fn demo_listener(http: Option<&str>) -> Result<tokio::net::TcpListener> {
+    let address: SocketAddr = http
+        .unwrap_or("127.0.0.1:8080")
+        .parse()
+        .context("--http: write an address and port such as 127.0.0.1:8080")?;
+    match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => Ok(listener),
+        Err(_) if http.is_none() => Ok(tokio::net::TcpListener::bind("127.0.0.1:0").await?),
+        Err(e) => Err(e).with_context(|| format!("cannot listen on {address}")),
+    }
 }
