@@ -479,6 +479,21 @@ pub(crate) fn status(global: &Global) -> Result<()> {
             sync["connected_peers"],
             sync["digest"].as_str().unwrap_or("")
         );
+        println!(
+            "reach    {}",
+            sync["reachability"].as_str().unwrap_or("unknown")
+        );
+        for relay in sync["relays"].as_array().into_iter().flatten() {
+            println!(
+                "relay    {} ({})",
+                relay["address"].as_str().unwrap_or(""),
+                if relay["reserved"] == true {
+                    "reserved"
+                } else {
+                    "reserving"
+                }
+            );
+        }
     }
     Ok(())
 }

@@ -78,6 +78,9 @@ pub struct Config {
     pub discover: bool,
     /// Whether to act as a libp2p relay for hubs behind NAT.
     pub relay_server: bool,
+    /// Relays (multiaddrs ending in `/p2p/<peer id>`) on which this node
+    /// reserves a slot so that hubs can reach it behind NAT.
+    pub relays: Vec<MultiaddrText>,
     /// Seconds between two anti-entropy reconciliations with a connected peer.
     pub sync_interval_secs: u64,
     /// Trust mode.
@@ -109,6 +112,7 @@ impl Default for Config {
             mdns: true,
             discover: true,
             relay_server: false,
+            relays: Vec::new(),
             sync_interval_secs: 60,
             trust_mode: TrustMode::WebOfTrust,
             trust_depth: 2,
@@ -145,6 +149,7 @@ struct RawP2p {
     mdns: Option<bool>,
     discover: Option<bool>,
     relay_server: Option<bool>,
+    relays: Option<Vec<String>>,
     sync_interval_secs: Option<u64>,
 }
 
@@ -216,6 +221,22 @@ impl Config {
         }
         if let Some(announce) = raw.p2p.announce {
             config.announce = multiaddrs("p2p.announce", announce)?;
+        }
+        if let Some(relays) = raw.p2p.relays {
+            // A reservation is made with one peer: its id must be known.
+            for relay in &relays {
+                let ends_with_peer = relay
+                    .rsplit_once("/p2p/")
+                    .is_some_and(|(_, id)| !id.is_empty() && !id.contains('/'));
+                if !ends_with_peer {
+                    return Err(bad(
+                        "p2p.relays",
+                        relay,
+                        "a relay's multiaddr ending in its peer id, such as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…",
+                    ));
+                }
+            }
+            config.relays = multiaddrs("p2p.relays", relays)?;
         }
         if let Some(url) = raw.http.public_url.filter(|u| !u.is_empty()) {
             config.public_url = Some(url.parse().map_err(|_| {
@@ -309,6 +330,26 @@ mod tests {
         assert!(err.to_string().contains("lisen"), "{err}");
         let err = Config::parse("[trust]\nmode = \"closed\"\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("closed"), "{err}");
+    }
+
+    #[test]
+    fn relays_need_a_peer_id() {
+        let id = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo";
+        let config = Config::parse(
+            &format!("[p2p]\nrelays = [\"/ip4/127.0.0.1/tcp/4001/p2p/{id}\"]\n"),
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(config.relays.len(), 1);
+        for bad in ["/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/4001/p2p/"] {
+            let err = Config::parse(&format!("[p2p]\nrelays = [\"{bad}\"]\n"), "c.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("p2p.relays") && err.contains("peer id"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

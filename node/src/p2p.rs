@@ -92,6 +92,11 @@ pub struct P2pSettings {
     pub discover: bool,
     /// Act as a relay for hubs behind NAT.
     pub relay_server: bool,
+    /// Relays to reserve a slot on (each ends in `/p2p/<peer id>`).
+    pub relays: Vec<Multiaddr>,
+    /// The public addresses the operator announces (`p2p.announce`): taken
+    /// as confirmed external addresses (a relay serves only with one).
+    pub announce: Vec<Multiaddr>,
     /// Time between two reconciliations with a connected peer.
     pub sync_interval: Duration,
 }
@@ -119,6 +124,16 @@ impl P2pSettings {
             mdns: config.mdns,
             discover: config.discover,
             relay_server: config.relay_server,
+            announce: config
+                .announce
+                .iter()
+                .map(|m| parse(m.as_str()))
+                .collect::<Result<_, _>>()?,
+            relays: config
+                .relays
+                .iter()
+                .map(|m| parse(m.as_str()))
+                .collect::<Result<_, _>>()?,
             sync_interval: Duration::from_secs(config.sync_interval_secs),
         })
     }
@@ -199,11 +214,31 @@ pub struct SyncStatus {
     pub gossip_received: u64,
     /// Of which the copies of a message already seen, dropped by gossipsub.
     pub gossip_duplicates: u64,
+    /// Whether other hubs can dial this node, as autonat found:
+    /// `public`, `private` or `unknown`.
+    pub reachability: String,
+    /// The relays this node reserves a slot on, so that hubs reach it
+    /// behind NAT.
+    pub relays: Vec<RelayInfo>,
+}
+
+/// A relay this node uses (`p2p.relays`, or chosen when it is not reachable).
+#[derive(Clone, Debug, Serialize)]
+pub struct RelayInfo {
+    /// The relay's address, with its peer id.
+    pub address: String,
+    /// Whether the relay accepted the reservation (the node is reachable
+    /// at `<address>/p2p-circuit/p2p/<this node>`).
+    pub reserved: bool,
+    /// Configured (`p2p.relays`) or chosen by the node.
+    pub configured: bool,
 }
 
 #[derive(Debug, Default)]
 struct State {
     listen: Vec<Multiaddr>,
+    reachability: &'static str,
+    relays: Vec<RelayInfo>,
     peers: BTreeMap<PeerId, PeerInfo>,
     last_sync: Option<SyncSummary>,
     syncs: u64,
@@ -281,14 +316,16 @@ impl P2pHandle {
     pub async fn status(&self, node: &Node) -> SyncStatus {
         let set = swarm::head_set(node, &self.shared).await.ok();
         let state = self.shared.state.lock();
-        let (listen, connected_peers, syncs, last_sync) = match state {
+        let (listen, connected_peers, syncs, last_sync, reachability, relays) = match state {
             Ok(s) => (
                 s.listen.iter().map(ToString::to_string).collect(),
                 s.peers.len(),
                 s.syncs,
                 s.last_sync.clone(),
+                s.reachability,
+                s.relays.clone(),
             ),
-            Err(_) => (Vec::new(), 0, 0, None),
+            Err(_) => (Vec::new(), 0, 0, None, "", Vec::new()),
         };
         let (received, first) = self.gossip_counts();
         SyncStatus {
@@ -301,6 +338,12 @@ impl P2pHandle {
             last_sync,
             gossip_received: received,
             gossip_duplicates: received.saturating_sub(first),
+            reachability: if reachability.is_empty() {
+                "unknown".into()
+            } else {
+                reachability.into()
+            },
+            relays,
         }
     }
 
@@ -403,6 +446,8 @@ pub async fn status_json(node: &Node) -> serde_json::Value {
         "last_sync": null,
         "gossip_received": 0,
         "gossip_duplicates": 0,
+        "reachability": "unknown",
+        "relays": [],
     })
 }
 

@@ -41,22 +41,34 @@ pub struct TestNode {
     pub discover: bool,
     /// A fixed libp2p port, announced in its hub record (else port 0).
     pub port: Option<u16>,
+    /// Whether it listens for direct connections (off: a hub behind NAT,
+    /// reachable only through a relay).
+    pub listens: bool,
+    /// More `[p2p]` configuration lines (e.g. `relay_server = true`).
+    pub p2p_extra: String,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
 
 /// Configuration text for a test node: loopback only, no mdns; with a fixed
 /// port, the node also announces its address in its hub record.
-fn config_text(bootstrap: &[Multiaddr], discover: bool, port: Option<u16>) -> String {
+fn config_text(node: &TestNode, bootstrap: &[Multiaddr]) -> String {
     let list: Vec<String> = bootstrap.iter().map(|m| format!("\"{m}\"")).collect();
-    let listen = format!("/ip4/127.0.0.1/tcp/{}", port.unwrap_or(0));
-    let announce = match port {
-        Some(_) => format!("[\"{listen}\"]"),
+    let address = format!("/ip4/127.0.0.1/tcp/{}", node.port.unwrap_or(0));
+    let listen = if node.listens {
+        format!("[\"{address}\"]")
+    } else {
+        "[]".into()
+    };
+    let announce = match node.port {
+        Some(_) => format!("[\"{address}\"]"),
         None => "[]".into(),
     };
     format!(
-        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = [\"{listen}\"]\nannounce = {announce}\nmdns = false\ndiscover = {discover}\nbootstrap = [{}]\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
-        list.join(", ")
+        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = {listen}\nannounce = {announce}\nmdns = false\ndiscover = {}\nbootstrap = [{}]\n{}\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
+        node.discover,
+        list.join(", "),
+        node.p2p_extra,
     )
 }
 
@@ -70,6 +82,14 @@ impl TestNode {
     /// [`TestNode::spawn`], choosing whether the node dials the peers kad
     /// finds (off: it stays connected to exactly the peers the test chose).
     pub async fn spawn_with(name: &str, bootstrap: &[Multiaddr], discover: bool) -> TestNode {
+        let mut node = TestNode::create(name, discover).await;
+        node.start(bootstrap).await;
+        node
+    }
+
+    /// A hub in a fresh temporary data directory, not started: set its
+    /// fields, then [`TestNode::start`] it.
+    pub async fn create(name: &str, discover: bool) -> TestNode {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let data = DataDir::locate(Some(dir.path().join("hub"))).expect("a data directory");
         let profile = HubProfile {
@@ -84,16 +104,16 @@ impl TestNode {
         .await
         .expect("init ran")
         .expect("init succeeded");
-        let mut node = TestNode {
+        TestNode {
             data,
             name: name.to_owned(),
             discover,
             port: None,
+            listens: true,
+            p2p_extra: String::new(),
             running: None,
             _dir: dir,
-        };
-        node.start(bootstrap).await;
-        node
+        }
     }
 
     /// A node on a fixed free port that it announces in its hub record
@@ -103,8 +123,7 @@ impl TestNode {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut node = TestNode::spawn_with(name, bootstrap, false).await;
-        node.stop().await;
+        let mut node = TestNode::create(name, false).await;
         node.port = Some(port);
         node.start(bootstrap).await;
         node
@@ -115,7 +134,7 @@ impl TestNode {
         assert!(self.running.is_none(), "{} already runs", self.name);
         std::fs::write(
             self.data.path(datadir::CONFIG_FILE),
-            config_text(bootstrap, self.discover, self.port),
+            config_text(self, bootstrap),
         )
         .expect("config written");
         let data = self.data.clone();
@@ -200,7 +219,11 @@ impl TestNode {
             async move { p2p.listen_addrs().into_iter().next() }
         })
         .await;
-        address.with(Protocol::P2p(p2p.peer_id()))
+        if address.iter().last() == Some(Protocol::P2p(p2p.peer_id())) {
+            address
+        } else {
+            address.with(Protocol::P2p(p2p.peer_id()))
+        }
     }
 
     /// Dial another node and wait until the connection is up.

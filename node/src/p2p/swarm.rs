@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use essaim_protocol::SignedRecord;
 use futures_util::StreamExt;
 use libp2p::core::ConnectedPoint;
+use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, allow_block_list, autonat,
     connection_limits, dcutr, identify, kad, mdns, noise, ping, relay, tcp, yamux,
@@ -261,7 +262,7 @@ fn build_swarm(
                 sync,
                 relay_client,
                 relay_server: relay_on
-                    .then(|| relay::Behaviour::new(peer_id, Default::default()))
+                    .then(|| relay::Behaviour::new(peer_id, relay_config()))
                     .into(),
                 dcutr: dcutr::Behaviour::new(peer_id),
                 autonat: autonat::Behaviour::new(peer_id, Default::default()),
@@ -272,6 +273,35 @@ fn build_swarm(
         .build();
     Ok(swarm)
 }
+
+/// libp2p's relay defaults (2 minutes and 128 KiB per circuit) suit a
+/// circuit that only coordinates hole punching. A hub behind a NAT that
+/// cannot be punched lives on its circuit: gossip and reconciliation of a
+/// catalogue must fit, so a circuit lasts an hour and carries 64 MiB (the
+/// relayed hub dials again when it ends). The reservation and circuit
+/// counts and the per-peer and per-IP rate limits stay libp2p's.
+fn relay_config() -> relay::Config {
+    relay::Config {
+        max_circuit_duration: Duration::from_secs(3_600),
+        max_circuit_bytes: 64 << 20,
+        ..Default::default()
+    }
+}
+
+/// A relay on which this node keeps a reservation (a listener on
+/// `<relay>/p2p-circuit`), re-made with backoff when it is lost.
+struct Circuit {
+    relay: Multiaddr,
+    peer: PeerId,
+    listener: Option<ListenerId>,
+    reserved: bool,
+    configured: bool,
+    next: Instant,
+    delay: Duration,
+}
+
+/// Relays chosen by the node itself when autonat finds it unreachable.
+const AUTO_RELAYS: usize = 2;
 
 /// A bootstrap address kept dialled, with its backoff.
 struct Target {
@@ -296,6 +326,12 @@ struct Runner {
     inbound: Arc<Semaphore>,
     sync_interval: Duration,
     discover: bool,
+    circuits: Vec<Circuit>,
+    /// Connected peers that offer relaying, with the address dialled.
+    relay_capable: HashMap<PeerId, Multiaddr>,
+    private: bool,
+    /// The address of each connection this node dialled.
+    dialled: HashMap<ConnectionId, Multiaddr>,
 }
 
 pub(super) async fn start(
@@ -327,6 +363,11 @@ pub(super) async fn start(
                 reason: e.to_string(),
             });
         }
+    }
+    // The operator's word that these addresses reach the node: kad and
+    // identify advertise them, and a relay server serves only with one.
+    for address in &settings.announce {
+        swarm.add_external_address(address.clone());
     }
     // On loopback (a demo or test network on one machine) no address will
     // ever be confirmed from outside: serve kad requests anyway.
@@ -376,8 +417,35 @@ pub(super) async fn start(
             });
         }
     }
+    let mut circuits = Vec::new();
+    for relay in &settings.relays {
+        let Some(peer) = peer_in(relay) else {
+            return Err(P2pError::Address {
+                address: relay.to_string(),
+                reason: "a relay address must end with /p2p/<peer id>".into(),
+            });
+        };
+        circuits.push(Circuit {
+            relay: relay.clone(),
+            peer,
+            listener: None,
+            reserved: false,
+            configured: true,
+            next: now,
+            delay: BACKOFF_MIN,
+        });
+        // Keep the relay connected like a bootstrap peer.
+        if !targets.iter().any(|t| t.peer == Some(peer)) {
+            targets.push(Target {
+                peer: Some(peer),
+                address: relay.clone(),
+                next: now,
+                delay: BACKOFF_MIN,
+            });
+        }
+    }
     let node_for_endpoints = node.clone();
-    let runner = Runner {
+    let mut runner = Runner {
         swarm,
         node,
         shared: shared.clone(),
@@ -392,7 +460,13 @@ pub(super) async fn start(
         inbound: Arc::new(Semaphore::new(MAX_INBOUND_SYNC)),
         sync_interval: settings.sync_interval,
         discover: settings.discover,
+        circuits,
+        relay_capable: HashMap::new(),
+        private: false,
+        dialled: HashMap::new(),
     };
+    runner.listen_on_relays();
+    runner.publish_relays();
     // Publishing the endpoints may wait for a first peer: it stops with the node.
     let stop = cancel.clone();
     tasks.spawn(async move {
@@ -409,6 +483,20 @@ fn is_loopback(address: &Multiaddr) -> bool {
     address.iter().any(|p| match p {
         libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
         libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
+        _ => false,
+    })
+}
+
+fn is_circuit(address: &Multiaddr) -> bool {
+    address
+        .iter()
+        .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2pCircuit))
+}
+
+fn is_unspecified(address: &Multiaddr) -> bool {
+    address.iter().any(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_unspecified(),
+        libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_unspecified(),
         _ => false,
     })
 }
@@ -484,6 +572,7 @@ impl Runner {
                 target.delay = (target.delay * 2).min(BACKOFF_MAX);
             }
         }
+        self.listen_on_relays();
         // Peers whose score fell below the graylist threshold are dropped.
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer in peers {
@@ -505,6 +594,82 @@ impl Runner {
                 true
             }
         });
+    }
+
+    /// Listen through every relay whose reservation is missing and due.
+    fn listen_on_relays(&mut self) {
+        let now = Instant::now();
+        for circuit in &mut self.circuits {
+            if circuit.listener.is_some() || circuit.next > now {
+                continue;
+            }
+            let address = circuit
+                .relay
+                .clone()
+                .with(libp2p::multiaddr::Protocol::P2pCircuit);
+            match self.swarm.listen_on(address) {
+                Ok(id) => circuit.listener = Some(id),
+                Err(e) => {
+                    tracing::warn!(relay = %circuit.relay, error = %e, "cannot listen through a relay");
+                    circuit.next = now + circuit.delay;
+                    circuit.delay = (circuit.delay * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    /// Copy the relays' state where `status` reads it.
+    fn publish_relays(&self) {
+        let relays = self
+            .circuits
+            .iter()
+            .map(|c| super::RelayInfo {
+                address: c.relay.to_string(),
+                reserved: c.reserved,
+                configured: c.configured,
+            })
+            .collect();
+        if let Ok(mut state) = self.shared.state.lock() {
+            state.relays = relays;
+            state.reachability = match self.swarm.behaviour().autonat.nat_status() {
+                autonat::NatStatus::Public(_) => "public",
+                autonat::NatStatus::Private => "private",
+                autonat::NatStatus::Unknown => "unknown",
+            };
+        }
+    }
+
+    /// When the node is not reachable and no relay is configured, reserve
+    /// a slot on up to [`AUTO_RELAYS`] connected peers that offer relaying.
+    fn choose_relays(&mut self) {
+        if !self.private || self.circuits.iter().any(|c| c.configured) {
+            return;
+        }
+        let now = Instant::now();
+        let mut candidates: Vec<(PeerId, Multiaddr)> = self
+            .relay_capable
+            .iter()
+            .filter(|(peer, _)| !self.circuits.iter().any(|c| c.peer == **peer))
+            .map(|(peer, address)| (*peer, address.clone()))
+            .collect();
+        candidates.sort_by_key(|(peer, _)| peer.to_bytes());
+        while self.circuits.len() < AUTO_RELAYS {
+            let Some((peer, address)) = candidates.pop() else {
+                break;
+            };
+            tracing::info!(relay = %peer, "not reachable from outside: reserving a slot on a relaying peer");
+            self.circuits.push(Circuit {
+                relay: with_peer(address, peer),
+                peer,
+                listener: None,
+                reserved: false,
+                configured: false,
+                next: now,
+                delay: BACKOFF_MIN,
+            });
+        }
+        self.listen_on_relays();
+        self.publish_relays();
     }
 
     fn ban(&mut self, peer: PeerId, why: &str) {
@@ -660,17 +825,45 @@ impl Runner {
                 peer_id,
                 endpoint,
                 num_established,
+                connection_id,
                 ..
-            } => self.on_connected(peer_id, &endpoint, num_established.get()),
+            } => {
+                if endpoint.is_dialer() {
+                    self.dialled
+                        .insert(connection_id, endpoint.get_remote_address().clone());
+                }
+                self.on_connected(peer_id, &endpoint, num_established.get());
+            }
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 num_established,
+                connection_id,
                 ..
             } => {
-                if num_established == 0
-                    && let Ok(mut state) = self.shared.state.lock()
+                self.dialled.remove(&connection_id);
+                if num_established == 0 {
+                    self.relay_capable.remove(&peer_id);
+                    if let Ok(mut state) = self.shared.state.lock() {
+                        state.peers.remove(&peer_id);
+                    }
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                if let Some(circuit) = self
+                    .circuits
+                    .iter_mut()
+                    .find(|c| c.listener == Some(listener_id))
                 {
-                    state.peers.remove(&peer_id);
+                    tracing::info!(relay = %circuit.relay, ?reason, "reservation on a relay lost: trying again");
+                    circuit.listener = None;
+                    circuit.reserved = false;
+                    circuit.next = Instant::now() + circuit.delay;
+                    circuit.delay = (circuit.delay * 2).min(BACKOFF_MAX);
+                    self.publish_relays();
                 }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
@@ -739,7 +932,24 @@ impl Runner {
                 message,
             }) => self.validate(propagation_source, message_id, message.data),
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
-            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+            BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                connection_id,
+            }) => {
+                let relays = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
+                // Reach a relay at the address this node dialled, else at
+                // one it announces (never through another circuit).
+                let direct = self.dialled.get(&connection_id).cloned().or_else(|| {
+                    info.listen_addrs
+                        .iter()
+                        .find(|a| !is_circuit(a) && !is_unspecified(a))
+                        .cloned()
+                });
+                if relays && let Some(address) = direct.filter(|a| !is_circuit(a)) {
+                    self.relay_capable.insert(peer_id, address);
+                    self.choose_relays();
+                }
                 // Listen addresses a peer announces let kad route to it.
                 let announced = if self.discover { 8 } else { 0 };
                 for address in info.listen_addrs.into_iter().take(announced) {
@@ -782,15 +992,38 @@ impl Runner {
                     let _ = self.swarm.dial(with_peer(address, peer));
                 }
             }
-            BehaviourEvent::Autonat(autonat::Event::StatusChanged {
-                new: autonat::NatStatus::Public(address),
+            BehaviourEvent::Autonat(autonat::Event::StatusChanged { new, .. }) => {
+                match new {
+                    autonat::NatStatus::Public(address) => {
+                        tracing::info!(%address, "reachable from outside: serving kad");
+                        self.swarm
+                            .behaviour_mut()
+                            .kad
+                            .set_mode(Some(kad::Mode::Server));
+                        self.private = false;
+                    }
+                    autonat::NatStatus::Private => {
+                        tracing::info!("not reachable from outside (autonat)");
+                        self.private = true;
+                        self.choose_relays();
+                    }
+                    autonat::NatStatus::Unknown => {}
+                }
+                self.publish_relays();
+            }
+            BehaviourEvent::RelayClient(relay::client::Event::ReservationReqAccepted {
+                relay_peer_id,
+                renewal,
                 ..
             }) => {
-                tracing::info!(%address, "reachable from outside: serving kad");
-                self.swarm
-                    .behaviour_mut()
-                    .kad
-                    .set_mode(Some(kad::Mode::Server));
+                if let Some(circuit) = self.circuits.iter_mut().find(|c| c.peer == relay_peer_id) {
+                    if !renewal {
+                        tracing::info!(relay = %circuit.relay, "reachable through a relay");
+                    }
+                    circuit.reserved = true;
+                    circuit.delay = BACKOFF_MIN;
+                }
+                self.publish_relays();
             }
             _ => {}
         }

@@ -392,3 +392,96 @@ async fn hubs_are_found_through_the_endpoints_of_their_profiles() {
     )
     .await;
 }
+
+/// Two hubs behind NAT (no listening socket: nobody can dial them) meet
+/// through a third hub that relays (`relay_server = true`): each reserves a
+/// slot on it (`p2p.relays`), one dials the other through its circuit, they
+/// reconcile over it, and records cross. When the relay restarts, the
+/// reservation is made again and the circuit works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubs_behind_nat_meet_through_a_relay() {
+    let mut relay = TestNode::create("relais", false).await;
+    relay.port = Some(free_port());
+    relay.p2p_extra = "relay_server = true".into();
+    relay.start(&[]).await;
+    let relay_addr = relay.addr().await;
+    let behind = |name: &'static str| {
+        let relay_addr = relay_addr.clone();
+        async move {
+            let mut node = TestNode::create(name, false).await;
+            node.listens = false;
+            node.p2p_extra = format!("relays = [\"{relay_addr}\"]");
+            node.start(&[]).await;
+            node
+        }
+    };
+    let b = behind("derriere-un-nat").await;
+    let c = behind("derriere-un-autre-nat").await;
+    let circuit = b.addr().await;
+    assert!(
+        circuit
+            .iter()
+            .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2pCircuit)),
+        "b is reachable only through the relay: {circuit}"
+    );
+    let status = b.status().await;
+    assert!(
+        status.relays.iter().any(|r| r.reserved && r.configured),
+        "{:?}",
+        status.relays
+    );
+    assert!(status.listen.iter().all(|a| a.contains("p2p-circuit")));
+
+    // c dials b through the circuit and reconciles with it.
+    let circuit_sync = |from: &TestNode, to: &TestNode| {
+        let peer = to.peer_id().to_string();
+        let p2p = from.p2p();
+        async move {
+            wait_for("a reconciliation over the circuit", NET_TIMEOUT, || {
+                let p2p = p2p.clone();
+                let peer = peer.clone();
+                async move {
+                    p2p.peers().into_iter().find(|p| {
+                        p.peer_id == peer
+                            && p.addresses.iter().any(|a| a.contains("p2p-circuit"))
+                            && p.last_sync.as_ref().is_some_and(|s| s.ok)
+                    })
+                }
+            })
+            .await
+        }
+    };
+    c.p2p().dial(circuit.clone()).expect("federation runs");
+    circuit_sync(&c, &b).await;
+    let record = c.publish("essaimee-a-travers-le-relais").await;
+    wait_for("b to receive c's record", NET_TIMEOUT, || async {
+        b.has(&record).await.then_some(())
+    })
+    .await;
+
+    // The relay restarts: b reserves its slot again and is reachable again.
+    relay.stop().await;
+    relay.start(&[]).await;
+    wait_for("b's reservation to be made again", NET_TIMEOUT, || async {
+        b.status()
+            .await
+            .relays
+            .iter()
+            .any(|r| r.reserved)
+            .then_some(())
+    })
+    .await;
+    let record = b.publish("toujours-joignable-apres-le-redemarrage").await;
+    c.p2p().dial(circuit).expect("federation runs");
+    wait_for("c to receive b's record again", NET_TIMEOUT, || async {
+        c.has(&record).await.then_some(())
+    })
+    .await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}

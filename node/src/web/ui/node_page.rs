@@ -277,6 +277,25 @@ fn sync(ctx: &Ctx, federation: Option<&Federation>) -> Markup {
                     Some(summary) => (sync_line(ctx, summary)),
                     None => (ctx.t("pas encore", "not yet")),
                 } }
+                dt { (ctx.t("Joignable depuis l'extérieur", "Reachable from outside")) }
+                dd #reachability { (match f.status.reachability.as_str() {
+                    "public" => ctx.t("oui", "yes"),
+                    "private" => ctx.t("non (derrière un NAT ou un pare-feu)", "no (behind NAT or a firewall)"),
+                    _ => ctx.t("pas encore établi", "not established yet"),
+                }) }
+                @if !f.status.relays.is_empty() {
+                    dt { (ctx.t("Relais", "Relays")) }
+                    dd #relays { ul.plain { @for relay in &f.status.relays {
+                        li {
+                            code { (relay.address) } " — "
+                            @if relay.reserved {
+                                (ctx.t("place réservée : les hubs joignent ce nœud par ce relais", "slot reserved: hubs reach this node through this relay"))
+                            } @else {
+                                (ctx.t("réservation en cours", "reserving"))
+                            }
+                        }
+                    } } }
+                }
             }
         }
     }
