@@ -206,6 +206,9 @@ pub struct SyncStatus {
     pub digest: String,
     /// Reconciliations completed since start.
     pub syncs: u64,
+    /// Bytes of the reconciliations this node started since start, both
+    /// ways (CBOR messages, without transport framing).
+    pub sync_bytes: u64,
     /// The last reconciliation, with any peer.
     pub last_sync: Option<SyncSummary>,
     /// Gossip messages received on the records topic since start, every
@@ -242,6 +245,7 @@ struct State {
     peers: BTreeMap<PeerId, PeerInfo>,
     last_sync: Option<SyncSummary>,
     syncs: u64,
+    sync_bytes: u64,
 }
 
 struct Shared {
@@ -251,6 +255,10 @@ struct Shared {
     heads: sync::HeadSetCache,
     /// gossipsub's counters; read by [`P2pHandle::status`].
     gossip_metrics: Mutex<prometheus_client::registry::Registry>,
+    /// Record ids being fetched by a reconciliation now: the concurrent
+    /// sessions of a node that reconnects to many peers fetch each missing
+    /// record once.
+    fetching: Mutex<std::collections::HashSet<[u8; 32]>>,
 }
 
 /// The rest of the node's handle on the swarm task. Cheap to clone.
@@ -316,17 +324,18 @@ impl P2pHandle {
     pub async fn status(&self, node: &Node) -> SyncStatus {
         let set = swarm::head_set(node, &self.shared).await.ok();
         let state = self.shared.state.lock();
-        let (listen, connected_peers, syncs, last_sync, reachability, relays) = match state {
-            Ok(s) => (
-                s.listen.iter().map(ToString::to_string).collect(),
-                s.peers.len(),
-                s.syncs,
-                s.last_sync.clone(),
-                s.reachability,
-                s.relays.clone(),
-            ),
-            Err(_) => (Vec::new(), 0, 0, None, "", Vec::new()),
-        };
+        let (listen, connected_peers, (syncs, sync_bytes), last_sync, reachability, relays) =
+            match state {
+                Ok(s) => (
+                    s.listen.iter().map(ToString::to_string).collect(),
+                    s.peers.len(),
+                    (s.syncs, s.sync_bytes),
+                    s.last_sync.clone(),
+                    s.reachability,
+                    s.relays.clone(),
+                ),
+                Err(_) => (Vec::new(), 0, (0, 0), None, "", Vec::new()),
+            };
         let (received, first) = self.gossip_counts();
         SyncStatus {
             peer_id: self.shared.peer_id.to_string(),
@@ -335,6 +344,7 @@ impl P2pHandle {
             heads: set.as_ref().map_or(0, |s| s.len),
             digest: set.as_ref().map_or_else(String::new, |s| hex(&s.digest)),
             syncs,
+            sync_bytes,
             last_sync,
             gossip_received: received,
             gossip_duplicates: received.saturating_sub(first),
@@ -443,6 +453,7 @@ pub async fn status_json(node: &Node) -> serde_json::Value {
         "heads": set.as_ref().map_or(0, |s| s.len),
         "digest": set.as_ref().map_or_else(String::new, |s| hex(&s.digest)),
         "syncs": 0,
+        "sync_bytes": 0,
         "last_sync": null,
         "gossip_received": 0,
         "gossip_duplicates": 0,

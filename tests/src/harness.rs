@@ -46,6 +46,9 @@ pub struct TestNode {
     pub listens: bool,
     /// More `[p2p]` configuration lines (e.g. `relay_server = true`).
     pub p2p_extra: String,
+    /// Listen on the in-process memory transport (`/memory/N`) instead of
+    /// TCP: for simulations with many nodes in one process.
+    pub memory: Option<u64>,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
@@ -54,7 +57,10 @@ pub struct TestNode {
 /// port, the node also announces its address in its hub record.
 fn config_text(node: &TestNode, bootstrap: &[Multiaddr]) -> String {
     let list: Vec<String> = bootstrap.iter().map(|m| format!("\"{m}\"")).collect();
-    let address = format!("/ip4/127.0.0.1/tcp/{}", node.port.unwrap_or(0));
+    let address = match node.memory {
+        Some(port) => format!("/memory/{port}"),
+        None => format!("/ip4/127.0.0.1/tcp/{}", node.port.unwrap_or(0)),
+    };
     let listen = if node.listens {
         format!("[\"{address}\"]")
     } else {
@@ -111,6 +117,7 @@ impl TestNode {
             port: None,
             listens: true,
             p2p_extra: String::new(),
+            memory: None,
             running: None,
             _dir: dir,
         }
@@ -150,16 +157,20 @@ impl TestNode {
         let task = tokio::spawn(node.clone().run(listener, async move {
             let _ = stopped.await;
         }));
-        let handle = node.clone();
-        wait_for(
-            &format!("{} to start federation", self.name),
-            NET_TIMEOUT,
-            || {
-                let handle = handle.clone();
-                async move { handle.p2p().map(|_| ()) }
-            },
-        )
-        .await;
+        // Wait for federation to start; a node that stops instead says why.
+        let started = Instant::now();
+        while node.p2p().is_none() {
+            if task.is_finished() {
+                let outcome = task.await;
+                panic!("{} stopped while starting: {outcome:?}", self.name);
+            }
+            assert!(
+                started.elapsed() < NET_TIMEOUT,
+                "timed out after {NET_TIMEOUT:?} waiting for {} to start federation",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         self.running = Some(Running {
             node,
             http,

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use essaim_protocol::SignedRecord;
 use futures_util::StreamExt;
+use libp2p::Transport;
 use libp2p::core::ConnectedPoint;
-use libp2p::core::transport::ListenerId;
+use libp2p::core::transport::{ListenerId, MemoryTransport};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::behaviour::toggle::Toggle;
@@ -208,6 +209,17 @@ fn build_swarm(
             yamux::Config::default,
         )
         .map_err(|e| setup(&e))?
+        // In-process only (`/memory/N` reaches this process's listeners and
+        // nothing else): the many-hub simulation runs on it.
+        .with_other_transport(|key| {
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                MemoryTransport::default()
+                    .upgrade(libp2p::core::upgrade::Version::V1)
+                    .authenticate(noise::Config::new(key)?)
+                    .multiplex(yamux::Config::default()),
+            )
+        })
+        .map_err(|e| setup(&e))?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| setup(&e))?
         .with_behaviour(|key, relay_client| {
@@ -332,6 +344,7 @@ struct Runner {
     private: bool,
     /// The address of each connection this node dialled.
     dialled: HashMap<ConnectionId, Multiaddr>,
+    listeners: HashSet<ListenerId>,
 }
 
 pub(super) async fn start(
@@ -381,6 +394,7 @@ pub(super) async fn start(
         state: Mutex::new(State::default()),
         heads: Default::default(),
         gossip_metrics: Mutex::new(metrics),
+        fetching: Mutex::default(),
     });
     let now = Instant::now();
     let mut targets: Vec<Target> = settings
@@ -464,6 +478,7 @@ pub(super) async fn start(
         relay_capable: HashMap::new(),
         private: false,
         dialled: HashMap::new(),
+        listeners: HashSet::new(),
     };
     runner.listen_on_relays();
     runner.publish_relays();
@@ -481,6 +496,7 @@ pub(super) async fn start(
 
 fn is_loopback(address: &Multiaddr) -> bool {
     address.iter().any(|p| match p {
+        libp2p::multiaddr::Protocol::Memory(_) => true,
         libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
         libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
         _ => false,
@@ -553,6 +569,11 @@ impl Runner {
                     }
                 }
             }
+        }
+        // Close the listeners: the memory transport frees a port only then
+        // (not when the swarm is dropped), so a restarted node can take it.
+        for id in std::mem::take(&mut self.listeners) {
+            self.swarm.remove_listener(id);
         }
         tracing::info!("federation stopped");
     }
@@ -742,6 +763,7 @@ impl Runner {
                 let peer: Option<PeerId> = summary.peer.parse().ok();
                 if let Ok(mut state) = self.shared.state.lock() {
                     state.syncs += 1;
+                    state.sync_bytes += summary.bytes_sent + summary.bytes_received;
                     state.last_sync = Some(summary.clone());
                     if let Some(info) = peer.and_then(|p| state.peers.get_mut(&p)) {
                         info.last_sync = Some(summary.clone());
@@ -810,7 +832,11 @@ impl Runner {
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::NewListenAddr { address, .. } => {
+            SwarmEvent::NewListenAddr {
+                address,
+                listener_id,
+            } => {
+                self.listeners.insert(listener_id);
                 tracing::info!(%address, peer = %self.shared.peer_id, "listening for peers");
                 if let Ok(mut state) = self.shared.state.lock() {
                     state.listen.push(address);
@@ -853,6 +879,7 @@ impl Runner {
                 reason,
                 ..
             } => {
+                self.listeners.remove(&listener_id);
                 if let Some(circuit) = self
                     .circuits
                     .iter_mut()
@@ -1252,6 +1279,81 @@ async fn request(
 }
 
 /// One reconciliation with `peer`, as initiator: reconcile, fetch, push.
+/// The ids a session claimed in [`Shared::fetching`](super::Shared),
+/// released when the batch is stored or the session ends, however it ends.
+struct Claims {
+    shared: Arc<Shared>,
+    ids: HashSet<[u8; 32]>,
+}
+
+impl Claims {
+    /// Claim an id; false if another session is fetching it.
+    fn claim(&mut self, id: [u8; 32]) -> bool {
+        let Ok(mut fetching) = self.shared.fetching.lock() else {
+            return true;
+        };
+        if fetching.insert(id) {
+            self.ids.insert(id);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn release_all(&mut self) {
+        if let Ok(mut fetching) = self.shared.fetching.lock() {
+            for id in self.ids.drain() {
+                fetching.remove(&id);
+            }
+        }
+    }
+}
+
+impl Drop for Claims {
+    fn drop(&mut self) {
+        self.release_all();
+    }
+}
+
+/// How long a session waits for the others to fetch the ids it left them.
+const DEFERRED_WAIT: Duration = Duration::from_secs(30);
+
+/// Of the ids left to other sessions: drop those now stored, queue those
+/// nobody fetches any more (or all of them, after [`DEFERRED_WAIT`]), and
+/// return those still being fetched.
+async fn settle_deferred(
+    node: &Node,
+    shared: &Arc<Shared>,
+    deferred: Vec<[u8; 32]>,
+    queue: &mut VecDeque<[u8; 32]>,
+    since: Instant,
+) -> Vec<[u8; 32]> {
+    let worker = node.clone();
+    let unstored = tokio::task::spawn_blocking(move || {
+        deferred
+            .into_iter()
+            .filter(|id| {
+                !matches!(
+                    worker.store().get(&essaim_protocol::RecordId(*id)),
+                    Ok(Some(_))
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let give_up = since.elapsed() > DEFERRED_WAIT;
+    let Ok(fetching) = shared.fetching.lock() else {
+        queue.extend(unstored);
+        return Vec::new();
+    };
+    let (pending, free): (Vec<_>, Vec<_>) = unstored
+        .into_iter()
+        .partition(|id| fetching.contains(id) && !give_up);
+    queue.extend(free);
+    pending
+}
+
 async fn session(
     node: &Node,
     shared: &Arc<Shared>,
@@ -1292,11 +1394,40 @@ async fn session(
     summary.needed = initiator.need.len() as u64;
     summary.offered = initiator.have.len() as u64;
 
-    // Fetch what this node lacks, in batches.
+    // Fetch what this node lacks, in batches; ids another session is
+    // fetching are left to it, and fetched here only if it fails.
     let source = Source::Peer(peer.to_string());
     let mut queue: VecDeque<[u8; 32]> = initiator.need.into();
-    while !queue.is_empty() {
-        let batch: Vec<[u8; 32]> = queue.drain(..queue.len().min(MAX_FETCH_IDS)).collect();
+    let mut claims = Claims {
+        shared: shared.clone(),
+        ids: HashSet::new(),
+    };
+    let mut deferred: Vec<[u8; 32]> = Vec::new();
+    let deferred_since = Instant::now();
+    loop {
+        if queue.is_empty() && !deferred.is_empty() {
+            deferred = settle_deferred(node, shared, deferred, &mut queue, deferred_since).await;
+            if queue.is_empty() && !deferred.is_empty() {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                continue;
+            }
+        }
+        if queue.is_empty() {
+            break;
+        }
+        let mut batch: Vec<[u8; 32]> = Vec::new();
+        while batch.len() < MAX_FETCH_IDS
+            && let Some(id) = queue.pop_front()
+        {
+            if claims.claim(id) {
+                batch.push(id);
+            } else {
+                deferred.push(id);
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
         let wanted: HashSet<[u8; 32]> = batch.iter().copied().collect();
         let ids = batch.iter().map(|id| ByteBuf::from(id.to_vec())).collect();
         let (envelopes, missing) =
@@ -1334,6 +1465,7 @@ async fn session(
             .iter()
             .filter(|o| !matches!(o, Inserted::Duplicate))
             .count() as u64;
+        claims.release_all();
     }
 
     // Push what the peer lacks, in batches bounded in bytes.

@@ -485,3 +485,70 @@ fn free_port() -> u16 {
         .expect("a free port")
         .port()
 }
+
+/// A node that comes back and reconnects to three peers at once reconciles
+/// with each, but fetches every missing record once: the sessions share
+/// the ids in flight. Received bytes stay near one copy of the records,
+/// where three concurrent fetches would bring three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reconciliations_fetch_each_record_once() {
+    let a = TestNode::spawn("a", &[]).await;
+    let b = TestNode::spawn("b", &[a.addr().await]).await;
+    let c = TestNode::spawn("c", &[a.addr().await, b.addr().await]).await;
+    let peers = [&a, &b, &c];
+    let addresses = vec![a.addr().await, b.addr().await, c.addr().await];
+    let mut x = TestNode::spawn("x", &addresses).await;
+    wait_for("x to sync with its three peers", NET_TIMEOUT, || async {
+        (x.p2p()
+            .peers()
+            .iter()
+            .filter(|p| p.last_sync.is_some())
+            .count()
+            == 3)
+            .then_some(())
+    })
+    .await;
+    x.stop().await;
+
+    // 300 records reach a, b and c while x is away.
+    let key = HubKey::generate().unwrap();
+    let now = essaim_node::unix_now();
+    let records: Vec<_> = (0..300)
+        .map(|i| initiative(&key, &format!("pendant-l-absence-{i}"), now - 1_000 + i))
+        .collect();
+    let record_bytes: usize = records.iter().map(|r| r.to_envelope().len()).sum();
+    for peer in peers {
+        let batch = records
+            .iter()
+            .map(|r| (r.clone(), Source::Import))
+            .collect();
+        peer.node().ingest(batch).await.unwrap();
+    }
+    let target = a.status().await.digest;
+
+    x.start(&addresses).await;
+    let summaries = wait_for(
+        "x's reconciliations with its three peers",
+        NET_TIMEOUT,
+        || async {
+            let done: Vec<_> = x
+                .p2p()
+                .peers()
+                .into_iter()
+                .filter_map(|p| p.last_sync)
+                .collect();
+            (done.len() == 3 && x.status().await.digest == target).then_some(done)
+        },
+    )
+    .await;
+    let fetched: u64 = summaries.iter().map(|s| s.fetched).sum();
+    let received: u64 = summaries.iter().map(|s| s.bytes_received).sum();
+    eprintln!(
+        "3 concurrent reconciliations: fetched {fetched}, received {received} bytes for {record_bytes} bytes of records"
+    );
+    assert_eq!(fetched, 300, "{summaries:?}");
+    assert!(
+        (received as f64) < 1.5 * record_bytes as f64,
+        "received {received} bytes for {record_bytes} bytes of records: fetched more than once"
+    );
+}
