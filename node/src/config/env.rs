@@ -139,9 +139,14 @@ fn overrides(
             expected,
         };
         let Some((dotted, default)) = keys.iter().find(|(k, _)| variable_of(k) == name) else {
-            let known: Vec<String> = keys.iter().map(|(k, _)| variable_of(k)).collect();
+            // The variables of the same section: the likely intended one is there.
+            let known: Vec<String> = keys
+                .iter()
+                .map(|(k, _)| variable_of(k))
+                .filter(|v| v.split('_').nth(1) == rest.split('_').next())
+                .collect();
             return Err(bad(format!(
-                "a configuration key (unset it, or use one of {})",
+                "a configuration key (unset it, or use one of {}; all in deploy/CONFIG.md)",
                 known.join(", ")
             )));
         };
@@ -179,6 +184,10 @@ fn overrides(
         }
         if let Err(e) = Config::parse(&text, name) {
             return Err(bad(match e {
+                // In a list, say which element is wrong.
+                ConfigError::Value {
+                    expected, value, ..
+                } if value != text => format!("{expected}, for `{value}` (it sets `{dotted}`)"),
                 ConfigError::Value { expected, .. } => format!("{expected} (it sets `{dotted}`)"),
                 other => format!("a valid `{dotted}`: {other}"),
             }));
@@ -250,7 +259,11 @@ mod tests {
             ),
             ("ESSAIM_TRUST_MODE", "closed", "web-of-trust"),
             ("ESSAIM_TRUST_DEPTH", "-1", "trust.depth"),
-            ("ESSAIM_HTTP_LISTN", "127.0.0.1:1", "ESSAIM_HTTP_LISTEN"),
+            (
+                "ESSAIM_HTTP_LISTN",
+                "127.0.0.1:1",
+                "ESSAIM_HTTP_LISTEN, ESSAIM_HTTP_PUBLIC_URL;",
+            ),
         ] {
             let err = parse_with_env("", "c.toml", vars(&[(name, value)]))
                 .unwrap_err()
