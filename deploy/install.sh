@@ -168,7 +168,7 @@ if [ "$systemd" = yes ]; then
             if [ ! -f "$data_dir/hub.key" ]; then
                 say "not starting: no hub yet (run \`essaim init --data-dir $data_dir\` as $user first)"
             else
-                systemctl restart essaim.service || die "the node did not start: see \`journalctl -u essaim -e\` and run \`sudo -u $user essaim doctor --data-dir $data_dir\`"
+                systemctl restart essaim.service || die "the node did not start: see \`journalctl -u essaim -e\` and run \`runuser -u $user -- essaim doctor --data-dir $data_dir\`"
                 say "started essaim.service (logs: journalctl -u essaim -f)"
             fi
         fi
@@ -177,4 +177,4 @@ if [ "$systemd" = yes ]; then
     fi
 fi
 
-say "done. Check the installation with: setpriv --reuid=$user --regid=$user --init-groups env ESSAIM_HOME=$data_dir $bindir/essaim doctor"
+say "done. Check the installation with: runuser -u $user -- env ESSAIM_HOME=$data_dir $bindir/essaim doctor"

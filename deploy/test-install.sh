@@ -144,8 +144,8 @@ until grep -q "API" "$root/node.log" 2>/dev/null; do
 done
 api=$(sed -n 's#.*API *\(http://[^ ]*\)/api/v1/status.*#\1#p' "$root/node.log" | head -n 1)
 as_essaim /usr/local/bin/essaim status >/dev/null || fail "essaim status"
-step "essaim doctor"
-as_essaim /usr/local/bin/essaim doctor || fail "essaim doctor found a problem"
+step "essaim doctor (as in README.md)"
+in_root runuser -u essaim -- env ESSAIM_HOME=/var/lib/essaim essaim doctor || fail "essaim doctor found a problem"
 
 step "publish, then backup while the node runs"
 cat > "$root/var/lib/essaim/initiative.json" <<'EOF'
@@ -156,7 +156,7 @@ EOF
 in_root chown essaim /var/lib/essaim/initiative.json
 as_essaim /usr/local/bin/essaim publish /var/lib/essaim/initiative.json >/dev/null \
     || fail "essaim publish"
-in_root /usr/local/bin/essaim --data-dir /var/lib/essaim backup /root/backup-1 >/dev/null || fail "backup"
+in_root essaim --data-dir /var/lib/essaim backup /root/backup-1 >/dev/null || fail "backup"
 in_root test -f /root/backup-1/manifest.json || fail "no manifest"
 status_before=$(as_essaim /usr/local/bin/essaim status --json)
 kill "$node_pid"
@@ -177,5 +177,20 @@ hub_after=$(echo "$status_after" | sed 's/.*"hub":"\([^"]*\)".*/\1/')
 records() { echo "$1" | sed 's/.*"records":\([0-9]*\).*/\1/'; }
 [ "$(records "$status_before")" = "$(records "$status_after")" ] \
     || fail "records: $(records "$status_before") before, $(records "$status_after") after"
+
+step "restore --force into /var/lib/essaim, chown, open it again (as in README.md)"
+in_root essaim --data-dir /var/lib/essaim restore --force /root/backup-1 >/dev/null || fail "restore --force"
+in_root chown -R essaim:essaim /var/lib/essaim
+as_essaim /usr/local/bin/essaim doctor >/dev/null || fail "doctor after the restore"
+status_forced=$(as_essaim /usr/local/bin/essaim status --json)
+[ "$(records "$status_forced")" = "$(records "$status_before")" ] || fail "records after restore --force"
+in_root sh -c 'ls -d /var/lib/essaim/pre-restore-*/hub.key' >/dev/null || fail "nothing moved aside"
+
+step "install.sh --no-init on a new machine's layout (no hub created)"
+in_root sh /opt/essaim/deploy/install.sh --binary /opt/essaim/essaim --no-init --data-dir /srv/essaim --user essaim2 >/dev/null \
+    || fail "install.sh --no-init"
+in_root test ! -e /srv/essaim/hub.key || fail "--no-init created a hub"
+grep -q "^ReadWritePaths=/srv/essaim" "$root/etc/systemd/system/essaim.service" || fail "unit for /srv/essaim"
+in_root systemd-analyze verify /etc/systemd/system/essaim.service || fail "systemd-analyze verify (/srv/essaim)"
 
 echo "test-install.sh: OK in $(( $(date +%s) - started )) s (node API was $api)"

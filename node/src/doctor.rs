@@ -142,7 +142,7 @@ fn data_dir(root: &Path) -> Check {
                 format!("cannot read {shown}: {e}"),
             )
             .fix(
-                "run doctor as the user that runs the node (e.g. `sudo -u essaim essaim doctor`)",
+                "run doctor as the user that runs the node (e.g. `runuser -u essaim -- essaim doctor --data-dir DIR`)",
             );
         }
     };
@@ -170,7 +170,7 @@ fn data_dir(root: &Path) -> Check {
             Status::Warn,
             format!("{shown} belongs to another user (uid {})", meta.uid()),
         )
-        .fix("run the node and doctor as the directory's owner (e.g. `sudo -u essaim essaim doctor`)");
+        .fix("run the node and doctor as the directory's owner (e.g. `runuser -u essaim -- essaim doctor --data-dir DIR`)");
     }
     if mode & 0o077 != 0 {
         return check(
