@@ -191,3 +191,101 @@ fn broken_data_dirs_fail_with_a_fix() {
     let out = doctor(&data, false, &[]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+/// The order of settings: file, then `ESSAIM_…` variables, then flags; a
+/// bad variable stops `essaim run` with one line naming it.
+#[test]
+fn variables_override_the_file_and_flags_override_variables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    init(&data);
+    let d = data.to_str().unwrap();
+    let run = |env: &[(&str, &str)], flags: &[&str]| {
+        let mut command = Command::new(ESSAIM);
+        command
+            .args([
+                "run",
+                "--data-dir",
+                d,
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--no-mdns",
+            ])
+            .args(flags)
+            .env_remove("ESSAIM_HOME")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.spawn().unwrap()
+    };
+    // The file says one port, the variable another: the variable wins.
+    let from_file = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let from_env = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    std::fs::write(
+        data.join("config.toml"),
+        format!("[http]\nlisten = \"{from_file}\"\n"),
+    )
+    .unwrap();
+    let first_line = |child: &mut std::process::Child| {
+        use std::io::BufRead;
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.trim().starts_with("API") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap()
+    };
+    let mut child = run(&[("ESSAIM_HTTP_LISTEN", &from_env.to_string())], &[]);
+    let line = first_line(&mut child);
+    assert!(line.contains(&from_env.to_string()), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
+    // A flag wins over the variable.
+    let mut child = run(
+        &[("ESSAIM_HTTP_LISTEN", &from_env.to_string())],
+        &["--http", &from_file.to_string()],
+    );
+    let line = first_line(&mut child);
+    assert!(line.contains(&from_file.to_string()), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
+    // A bad variable: exit 1, one line naming it, its value and the form.
+    let out = run(&[("ESSAIM_P2P_SYNC_INTERVAL_SECS", "soon")], &[])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ESSAIM_P2P_SYNC_INTERVAL_SECS = `soon`"),
+        "{err}"
+    );
+    assert!(err.contains("a whole number"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // A misspelt one too.
+    let out = run(&[("ESSAIM_TRUST_MOD", "open")], &[])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("ESSAIM_TRUST_MODE"),
+        "{}",
+        stderr(&out)
+    );
+}
