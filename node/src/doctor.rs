@@ -407,7 +407,6 @@ fn clock(store: &Path) -> Check {
     };
     ahead.sort_unstable();
     let median = ahead[ahead.len() / 2];
-    let now = crate::unix_now();
     if median > SKEW_WARN_SECS {
         check(
             "clock",
@@ -422,7 +421,7 @@ fn clock(store: &Path) -> Check {
             "clock",
             Status::Ok,
             format!(
-                "in line with the peers' (median {median:+} s over the last {} records they sent); now {now}",
+                "in line with the peers' (median {median:+} s over the last {} records they sent)",
                 ahead.len()
             ),
         )
@@ -447,6 +446,46 @@ fn reachability(
     };
     let peers = status["sync"]["connected_peers"].as_u64().unwrap_or(0);
     let announced = config.is_some_and(|c| !c.announce.is_empty());
+    // What AutoNAT found, when the node reports it (`sync.reachability`,
+    // `sync.relays` in /api/v1/status).
+    let reserved: Vec<&str> = status["sync"]["relays"]
+        .as_array()
+        .map(|relays| {
+            relays
+                .iter()
+                .filter(|r| r["reserved"] == true)
+                .filter_map(|r| r["address"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    match status["sync"]["reachability"].as_str() {
+        Some("public") => {
+            return check(
+                "reachability",
+                Status::Ok,
+                format!("reachable from outside (AutoNAT); {peers} connected peer(s)"),
+            );
+        }
+        Some("private") if !reserved.is_empty() => {
+            return check(
+                "reachability",
+                Status::Ok,
+                format!(
+                    "behind NAT, reachable through relay {} ({peers} connected peer(s))",
+                    reserved.join(", ")
+                ),
+            );
+        }
+        Some("private") => {
+            return check(
+                "reachability",
+                Status::Warn,
+                format!("not reachable from outside (AutoNAT) and no relay slot yet; {peers} connected peer(s)"),
+            )
+            .fix("forward TCP port 4001 to this machine and set p2p.announce, or set p2p.relays to a public hub's relay address (deploy/README.md, Behind NAT)");
+        }
+        _ => {}
+    }
     if peers == 0 {
         let has_bootstrap = config.is_some_and(|c| !c.bootstrap.is_empty());
         return check("reachability", Status::Warn, "no connected peer").fix(if has_bootstrap {
@@ -488,6 +527,41 @@ mod tests {
         );
         assert_eq!(tcp_address("/ip4/1.2.3.4/udp/4001/quic-v1"), None);
         assert_eq!(tcp_address("/dns4/example.org/tcp/4001"), None);
+    }
+
+    #[test]
+    fn reachability_follows_autonat_when_the_node_reports_it() {
+        let running = Some("127.0.0.1:8080".parse().unwrap());
+        let status = |sync: serde_json::Value| serde_json::json!({ "sync": sync });
+        let of = |sync| reachability(None, running, Some(&status(sync))).status;
+        assert_eq!(
+            of(serde_json::json!({"connected_peers": 3, "reachability": "public", "relays": []})),
+            Status::Ok
+        );
+        assert_eq!(
+            of(
+                serde_json::json!({"connected_peers": 3, "reachability": "private",
+                "relays": [{"address": "/ip4/203.0.113.7/tcp/4001/p2p/12D3", "reserved": true, "configured": true}]})
+            ),
+            Status::Ok
+        );
+        let private = reachability(
+            None,
+            running,
+            Some(&status(
+                serde_json::json!({"connected_peers": 3, "reachability": "private",
+                "relays": [{"address": "/ip4/203.0.113.7/tcp/4001/p2p/12D3", "reserved": false, "configured": true}]}),
+            )),
+        );
+        assert_eq!(private.status, Status::Warn);
+        assert!(private.fix.unwrap().contains("p2p.relays"));
+        // Unknown (or an older node without the field): peers and announce.
+        assert_eq!(
+            of(serde_json::json!({"connected_peers": 0, "reachability": "unknown"})),
+            Status::Warn
+        );
+        assert_eq!(of(serde_json::json!({"connected_peers": 2})), Status::Warn);
+        assert_eq!(reachability(None, None, None).status, Status::Skip);
     }
 
     #[test]
