@@ -64,7 +64,7 @@ struct ChildNode {
     url: String,
 }
 
-fn spawn_child(data: &DataDir, bootstrap: &str) -> Result<ChildNode> {
+fn spawn_child(data: &DataDir, bootstrap: &str, log_json: bool) -> Result<ChildNode> {
     let exe = std::env::current_exe().context("cannot find the essaim binary")?;
     let mut child = Command::new(exe)
         .args(["run", "--data-dir"])
@@ -78,6 +78,8 @@ fn spawn_child(data: &DataDir, bootstrap: &str) -> Result<ChildNode> {
             "--bootstrap",
             bootstrap,
             "--exit-on-stdin-close",
+            "--log-format",
+            if log_json { "json" } else { "text" },
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -100,7 +102,13 @@ fn spawn_child(data: &DataDir, bootstrap: &str) -> Result<ChildNode> {
 }
 
 /// `essaim demo --nodes N` with N ≥ 2.
-pub(crate) fn network(global: &Global, nodes: u16, http: Option<String>) -> Result<()> {
+pub(crate) fn network(
+    global: &Global,
+    nodes: u16,
+    http: Option<String>,
+    log_json: bool,
+) -> Result<()> {
+    crate::logging::init(log_json);
     let n = usize::from(nodes);
     let root = match &global.data_dir {
         Some(dir) => dir.clone(),
@@ -180,8 +188,10 @@ pub(crate) fn network(global: &Global, nodes: u16, http: Option<String>) -> Resu
         for hub in &hubs[1..] {
             let data = hub.data.clone();
             let bootstrap = bootstrap.clone();
-            children
-                .push(tokio::task::spawn_blocking(move || spawn_child(&data, &bootstrap)).await??);
+            children.push(
+                tokio::task::spawn_blocking(move || spawn_child(&data, &bootstrap, log_json))
+                    .await??,
+            );
         }
         // Wait until the first node holds every hub's records.
         let mut wanted: Vec<_> = sample

@@ -5,8 +5,11 @@
 //! `README.md`: exit 0 on success, 1 on error with one line on stderr that
 //! says what to do.
 
+mod backup;
 mod commands;
 mod demo;
+mod doctor;
+mod logging;
 mod node_commands;
 
 use std::path::PathBuf;
@@ -44,6 +47,9 @@ enum Command {
         /// Address of the web UI and API [default: 127.0.0.1:8080, else a free port].
         #[arg(long, value_name = "ADDR")]
         http: Option<String>,
+        /// Log format: `text` (default) or `json` lines. Filter with RUST_LOG.
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        log_format: String,
     },
     /// Sign an initiative or endorsement written in TOML, YAML or JSON.
     Sign {
@@ -157,6 +163,10 @@ enum Command {
     Restore {
         /// The backup.
         dir: PathBuf,
+        /// Restore into a data directory that is not empty: its files are
+        /// moved into a `pre-restore-<time>` directory inside it.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -268,8 +278,16 @@ fn main() -> ExitCode {
             args.log_format == "json",
             args.exit_on_stdin_close,
         ),
-        Command::Demo { nodes, http } if nodes > 1 => demo::network(&global, nodes, http),
-        Command::Demo { nodes, http } => node_commands::demo(&global, nodes, http),
+        Command::Demo {
+            nodes,
+            http,
+            log_format,
+        } if nodes > 1 => demo::network(&global, nodes, http, log_format == "json"),
+        Command::Demo {
+            nodes,
+            http,
+            log_format,
+        } => node_commands::demo(&global, nodes, http, log_format == "json"),
         Command::Publish { file } => node_commands::publish(&global, &file),
         Command::Import(ImportCommand::Records { file }) => {
             node_commands::import_records(&global, &file)
@@ -303,9 +321,9 @@ fn main() -> ExitCode {
         Command::Mirror(_) => not_yet("mirror", "the mirrors issue"),
         Command::Clone { .. } => not_yet("clone", "the mirrors issue"),
         Command::Peers => node_commands::peers(&global),
-        Command::Doctor => not_yet("doctor", "the operations issue"),
-        Command::Backup { .. } => not_yet("backup", "the operations issue"),
-        Command::Restore { .. } => not_yet("restore", "the operations issue"),
+        Command::Doctor => doctor::run(&global),
+        Command::Backup { dir } => backup::backup(&global, &dir),
+        Command::Restore { dir, force } => backup::restore(&global, &dir, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -49,24 +49,6 @@ fn api_result(status: u16, value: Value) -> Result<Value> {
     }
 }
 
-/// Start logging: `RUST_LOG` (default `info`), text or JSON lines.
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        // libp2p's own chatter (a kad bootstrap with no peer yet, the
-        // local peer id) is not the operator's business by default.
-        .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,libp2p_kad=error,libp2p_swarm=warn")
-        });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        let _ = builder.json().try_init();
-    } else {
-        let _ = builder.try_init();
-    }
-}
-
 /// Resolve on SIGINT or SIGTERM.
 pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
@@ -96,7 +78,7 @@ pub(crate) fn run(
     log_json: bool,
     exit_on_stdin_close: bool,
 ) -> Result<()> {
-    init_logging(log_json);
+    crate::logging::init(log_json);
     let data = global.data_dir()?;
     let multiaddrs = |flag: &str, list: &[String]| {
         list.iter()
@@ -170,8 +152,13 @@ async fn stdin_closed() {
 
 /// `essaim demo --nodes 1`: one node on a temporary data directory with the
 /// whole sample catalogue (several nodes: [`crate::demo::network`]).
-pub(crate) fn demo(global: &Global, _nodes: u16, http: Option<String>) -> Result<()> {
-    init_logging(false);
+pub(crate) fn demo(
+    global: &Global,
+    _nodes: u16,
+    http: Option<String>,
+    log_json: bool,
+) -> Result<()> {
+    crate::logging::init(log_json);
     let root = match &global.data_dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("essaim-demo-{}", std::process::id())),

@@ -11,6 +11,9 @@ use std::path::Path;
 use essaim_protocol::record::{MultiaddrText, WebUrl};
 use serde::Deserialize;
 
+mod compat;
+pub mod env;
+
 /// The commented configuration file written by `essaim init`.
 pub const TEMPLATE: &str = include_str!("config.template.toml");
 
@@ -45,6 +48,16 @@ pub enum ConfigError {
         value: String,
         /// The expected form.
         expected: &'static str,
+    },
+    /// An `ESSAIM_…` environment variable is not a key, or not a valid value.
+    #[error("environment variable {variable} = `{value}` is not {expected}")]
+    Env {
+        /// The variable.
+        variable: String,
+        /// Its value.
+        value: String,
+        /// The expected form.
+        expected: String,
     },
 }
 
@@ -170,17 +183,11 @@ struct RawMirror {
 }
 
 impl Config {
-    /// Read and check a configuration file; a missing file means the defaults.
+    /// Read and check a configuration file (a missing file means the
+    /// defaults), accept the keys of older versions (with a warning), then
+    /// apply the `ESSAIM_<SECTION>_<KEY>` environment variables ([`env`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let shown = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text, &shown),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(source) => Err(ConfigError::Read {
-                path: shown,
-                source,
-            }),
-        }
+        env::load(path)
     }
 
     /// Parse and check configuration text; `path` names it in errors.

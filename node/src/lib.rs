@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`datadir`] | the data directory: hub key, configuration, hub record; `essaim init` |
 //! | [`config`] | `config.toml`, parsed and checked once into a typed [`config::Config`] |
+//! | [`doctor`] | `essaim doctor`: checks of the data dir, key, config, ports, git, disk, clock, reachability |
 //! | [`draft`] | records written by hand in TOML, YAML or JSON, turned into bodies to sign |
 //! | [`client`] | the node of a data directory, over HTTP when it runs, else in-process |
 //! | [`node`] | the running node: store + index + tasks, group commit, graceful shutdown |
@@ -16,6 +17,7 @@
 //! | [`store`] | SQLite: every signed record as received, history, heads, change numbers |
 //! | [`import`] | publiccode.yml and digital-public-goods records turned into initiatives |
 //! | [`index`] | tantivy search index over initiative heads: typo-tolerant search, facets, highlights |
+//! | [`backup`] | `essaim backup` / `restore`: online snapshot of the store, key and config, with a manifest |
 //! | [`catalogue`] | the sample catalogue of `essaim demo`: hubs, initiatives and endorsements, signed |
 //!
 //! The store, the search index, federation and mirrors land with their own
@@ -23,10 +25,12 @@
 //! mirror + gossip.
 #![deny(missing_docs)]
 
+pub mod backup;
 pub mod catalogue;
 pub mod client;
 pub mod config;
 pub mod datadir;
+pub mod doctor;
 pub mod draft;
 pub mod import;
 pub mod index;

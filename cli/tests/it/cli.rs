@@ -387,9 +387,13 @@ fn every_command_of_the_contract_is_listed_and_the_rest_say_not_yet() {
     }
     let version = stdout(&essaim(&["--version"]));
     assert!(version.starts_with("essaim "), "{version}");
-    let out = essaim(&["doctor"]);
+    let out = essaim(&["suggest", "dep:69"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("not yet available"));
+    assert!(
+        stderr(&out).contains("not yet available"),
+        "{}",
+        stderr(&out)
+    );
     // A typo in a flag: one line, with the hint.
     let out = essaim(&["init", "--nmae", "x"]);
     assert_eq!(out.status.code(), Some(1));

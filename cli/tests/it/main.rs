@@ -2,8 +2,11 @@
 //! on 2 cores), a module per area, a shared `util`.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
+mod backup;
 mod browser;
 mod cli;
+mod doctor;
 mod federation;
+mod logs;
 mod node;
 mod util;
