@@ -480,6 +480,24 @@ pub(crate) fn status(global: &Global) -> Result<()> {
             sync["digest"].as_str().unwrap_or("")
         );
     }
+    let mirrors = &value["mirrors"];
+    if mirrors.is_object() {
+        println!(
+            "mirrors  {} ok of {}, {} failed, {} too large, {} refused, {} running",
+            mirrors["ok"],
+            mirrors["total"],
+            mirrors["failed"],
+            mirrors["too_large"],
+            mirrors["refused"],
+            mirrors["running"]
+        );
+        for missing in mirrors["pins_missing"].as_array().into_iter().flatten() {
+            println!(
+                "WARNING  mirror {} lacks its pinned commit: see `essaim mirror status`",
+                missing.as_str().unwrap_or("")
+            );
+        }
+    }
     Ok(())
 }
 

@@ -586,36 +586,39 @@ async fn succeeded(
 pub async fn fallback_urls(node: &Node, key: &MirrorKey) -> Vec<String> {
     let worker = node.clone();
     let key = key.clone();
-    tokio::task::spawn_blocking(move || {
-        let own = worker.hub_id().short();
-        let mut bases: Vec<(bool, String)> = Vec::new();
-        let mut since = 0;
-        while let Ok(page) = worker
-            .store()
-            .heads_of_kind(Kind::Hub, None, since, u64::MAX, BATCH)
-        {
-            let Some(last) = page.last().map(|h| h.change) else {
-                break;
-            };
-            for head in &page {
-                if let Body::Hub(hub) = head.record.body()
-                    && hub.author.short() != own
-                    && let Some(base) = hub.endpoints.as_ref().and_then(|e| e.http.as_ref())
-                {
-                    bases.push((hub.author.short() != key.hub, base.to_string()));
-                }
+    tokio::task::spawn_blocking(move || other_hub_urls(&worker, &key))
+        .await
+        .unwrap_or_default()
+}
+
+/// [`fallback_urls`], on this thread (blocking: reads the store).
+pub fn other_hub_urls(node: &Node, key: &MirrorKey) -> Vec<String> {
+    let own = node.hub_id().short();
+    let mut bases: Vec<(bool, String)> = Vec::new();
+    let mut since = 0;
+    while let Ok(page) = node
+        .store()
+        .heads_of_kind(Kind::Hub, None, since, u64::MAX, BATCH)
+    {
+        let Some(last) = page.last().map(|h| h.change) else {
+            break;
+        };
+        for head in &page {
+            if let Body::Hub(hub) = head.record.body()
+                && hub.author.short() != own
+                && let Some(base) = hub.endpoints.as_ref().and_then(|e| e.http.as_ref())
+            {
+                bases.push((hub.author.short() != key.hub, base.to_string()));
             }
-            since = last;
         }
-        bases.sort();
-        bases
-            .into_iter()
-            .take(FALLBACK_HUBS_MAX)
-            .map(|(_, base)| git_url(&base, &key))
-            .collect()
-    })
-    .await
-    .unwrap_or_default()
+        since = last;
+    }
+    bases.sort();
+    bases
+        .into_iter()
+        .take(FALLBACK_HUBS_MAX)
+        .map(|(_, base)| git_url(&base, key))
+        .collect()
 }
 
 /// The clone URL of a mirror at a node whose web address is `base`.

@@ -433,6 +433,18 @@ async fn clones_from_the_node_with_protocol_v0_and_v2_and_indexes_the_readme() {
     assert_eq!(repo["origin"], "ok", "{repo}");
     assert_eq!(repo["mirror"]["state"], "ok", "{repo}");
     assert_eq!(repo["mirror"]["pin_ok"], true, "{repo}");
+    // So does the initiative page.
+    let page = ureq::get(format!("{}/i/{hub}/compost", node.base()))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        page.contains("pin-ok"),
+        "the page shows the pinned commit check"
+    );
+    assert!(page.contains(&format!("/git/{hub}/compost/outil.git")));
     node.stop().await;
 }
 

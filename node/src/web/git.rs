@@ -37,8 +37,6 @@ use crate::node::Node;
 pub const MAX_REQUEST_BYTES: u64 = 32 * 1024 * 1024;
 /// Largest header block a CGI may write before its body.
 const MAX_CGI_HEADER: usize = 64 * 1024;
-/// Where Debian's git keeps the backend; `git http-backend` otherwise.
-const HTTP_BACKEND: &str = "/usr/lib/git-core/git-http-backend";
 
 /// The two requests served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,13 +188,10 @@ where
         Service::InfoRefs => "info/refs",
         Service::UploadPack => "git-upload-pack",
     };
-    let mut cmd = if std::path::Path::new(HTTP_BACKEND).is_file() {
-        tokio::process::Command::new(HTTP_BACKEND)
-    } else {
-        let mut c = tokio::process::Command::new("git");
-        c.arg("http-backend");
-        c
-    };
+    // The backend of the `git` that fetched the mirrors (not a distribution's
+    // copy of another version).
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.arg("http-backend");
     cmd.env_clear();
     if let Some(p) = std::env::var_os("PATH") {
         cmd.env("PATH", p);

@@ -173,11 +173,11 @@ fn render(
                 (sync(ctx, federation))
             }
             section #mirrors aria-labelledby="h-mirrors" {
-                h2 #h-mirrors { (ctx.t("Miroirs de code", "Code mirrors")) span.soon { (ctx.t("à venir", "coming")) } }
+                h2 #h-mirrors { (ctx.t("Miroirs de code", "Code mirrors")) }
                 p { (ctx.t(
-                    "Ce nœud gardera une copie des dépôts de code des initiatives ; l'état de chaque miroir s'affichera ici.",
-                    "This node will keep a copy of the initiatives' code repositories; each mirror's state will show here.",
-                )) }
+                    "Ce nœud garde une copie des dépôts de code des initiatives et la sert sous /git/ ; l'état de chaque miroir est sur la page de son initiative et ",
+                    "This node keeps a copy of the initiatives' code repositories and serves it under /git/; each mirror's state is on its initiative's page and ",
+                )) a href="/api/v1/mirrors" { (ctx.t("en JSON", "as JSON")) } "." }
                 p.muted {
                     @if config.mirror_enabled { (ctx.t("Miroirs activés dans la configuration.", "Mirrors enabled in the configuration.")) }
                     @else { (ctx.t("Miroirs désactivés dans la configuration.", "Mirrors disabled in the configuration.")) }
