@@ -3,6 +3,7 @@
 //! [`crate::web`]), so that code outlives its forge.
 //!
 //! - [`policy`]: which URLs may be fetched (checked before any network access);
+//! - [`forge`]: a minimal read-only git forge (demo, benchmark, tests);
 //! - [`git`]: the `git` processes that fetch, with caps on size and time;
 //! - [`repo`]: reading a local mirror with git2 (HEAD, pinned commit, README);
 //! - this module: the layout under the data directory, the worker that
@@ -25,6 +26,7 @@
 //! At most `mirror.concurrency` fetches run at once; the rest wait their turn
 //! (the queue is the set of due rows, bounded by the store).
 
+pub mod forge;
 pub mod git;
 pub mod policy;
 pub mod repo;

@@ -188,6 +188,47 @@ where
         Service::InfoRefs => "info/refs",
         Service::UploadPack => "git-upload-pack",
     };
+    // `dir` is <root>/<hub>/<slug>/<repo>.git, from validated values.
+    let root = dir
+        .parent()
+        .and_then(|p| p.parent())
+        .and_then(|p| p.parent())
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
+    let path_info = format!(
+        "/{}/{}/{}.git/{suffix}",
+        request.hub.short(),
+        request.slug,
+        request.repo
+    );
+    backend(
+        &root,
+        &path_info,
+        request.service,
+        &method,
+        &headers,
+        body,
+        permit,
+    )
+    .await
+}
+
+/// Run `git http-backend` for one smart-HTTP request on the repository at
+/// `root` + `path_info` (both built from validated values by the caller),
+/// streaming both ways; `permit` is held until the answer has been sent.
+pub async fn backend<S, B>(
+    root: &std::path::Path,
+    path_info: &str,
+    service: Service,
+    method: &Method,
+    headers: &HeaderMap,
+    body: S,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Response
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
+    B: warp::Buf + Send + 'static,
+{
     // The backend of the `git` that fetched the mirrors (not a distribution's
     // copy of another version).
     let mut cmd = tokio::process::Command::new("git");
@@ -196,23 +237,8 @@ where
     if let Some(p) = std::env::var_os("PATH") {
         cmd.env("PATH", p);
     }
-    // `dir` is <root>/<hub>/<slug>/<repo>.git, from validated values.
-    let root = dir
-        .parent()
-        .and_then(|p| p.parent())
-        .and_then(|p| p.parent())
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
-    cmd.env("GIT_PROJECT_ROOT", &root)
-        .env(
-            "PATH_INFO",
-            format!(
-                "/{}/{}/{}.git/{suffix}",
-                request.hub.short(),
-                request.slug,
-                request.repo
-            ),
-        )
+    cmd.env("GIT_PROJECT_ROOT", root)
+        .env("PATH_INFO", path_info)
         .env("GIT_HTTP_EXPORT_ALL", "1")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -227,7 +253,7 @@ where
         .env("REQUEST_METHOD", method.as_str())
         .env(
             "QUERY_STRING",
-            if request.service == Service::InfoRefs {
+            if service == Service::InfoRefs {
                 "service=git-upload-pack"
             } else {
                 ""
@@ -265,7 +291,7 @@ where
             );
         }
     };
-    cmd.stdin(if method == Method::POST {
+    cmd.stdin(if *method == Method::POST {
         Stdio::piped()
     } else {
         Stdio::null()
