@@ -5,5 +5,6 @@
 mod browser;
 mod cli;
 mod federation;
+mod mirror;
 mod node;
 mod util;
