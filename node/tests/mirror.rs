@@ -408,6 +408,18 @@ async fn clones_from_the_node_with_protocol_v0_and_v2_and_indexes_the_readme() {
         );
     }
 
+    // Protocol v2 is really spoken (the Git-Protocol header reached upload-pack).
+    let trace = Command::new("git")
+        .args(["-c", "protocol.version=2", "ls-remote", &url])
+        .env("GIT_TRACE_PACKET", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(trace.status.success());
+    let packets = String::from_utf8_lossy(&trace.stderr);
+    assert!(packets.contains("< version 2"), "not v2: {packets}");
+
     // The README's phrase finds the initiative.
     let response = ureq::get(format!(
         "{}/api/v1/search?q=compostage+ouvriers",
@@ -481,18 +493,27 @@ async fn hostile_git_requests_get_4xx() {
         ("GET", format!("{base}/r.git/objects/info/packs"), 404),
         ("GET", format!("{base}/r.git/info/refs"), 403),
     ] {
-        let status = raw_status(node.http, method, &path).await;
+        let status = raw_status(node.http, method, &path, "").await;
         assert_eq!(status, expected, "{method} {path}");
     }
+    // Only gzip request bodies.
+    let status = raw_status(
+        node.http,
+        "POST",
+        &format!("{base}/r.git/git-upload-pack"),
+        "Content-Encoding: br\r\n",
+    )
+    .await;
+    assert_eq!(status, 415);
     node.stop().await;
 }
 
 /// The status line of a request sent byte for byte (no client normalises the path).
-async fn raw_status(addr: SocketAddr, method: &str, path: &str) -> u16 {
+async fn raw_status(addr: SocketAddr, method: &str, path: &str, extra: &str) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
