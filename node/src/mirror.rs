@@ -387,7 +387,9 @@ fn scan(node: &Node, since: u64) -> Result<u64, StoreError> {
 
 /// Fetch one mirror (origin first, then other hubs) and record the outcome.
 pub async fn run_job(node: &Node, row: &MirrorRow, progress: &SharedProgress) -> Attempt {
-    let attempt = attempt(node, row, progress).await;
+    let mut attempt = attempt(node, row, progress).await;
+    // When it ended: a sync asked for during the attempt sees it as done.
+    attempt.at = unix_now();
     let store_node = node.clone();
     let (hub, slug, repo) = (row.hub.clone(), row.slug.clone(), row.repo.clone());
     let recorded = attempt.clone();
@@ -478,10 +480,16 @@ async fn attempt(node: &Node, row: &MirrorRow, progress: &SharedProgress) -> Att
             Err(e) => (MirrorState::Failed, format!("origin: {e}")),
         },
     };
-    // 2. Other hubs' `/git/` endpoints.
+    // 2. Other hubs' `/git/` endpoints, when this node has no copy yet (a
+    // copy it has stays served: another hub's may be older).
     let (state, origin_error) = origin_error;
     let mut tried = Vec::new();
-    for url in fallback_urls(node, &key).await {
+    let candidates = if target.join("HEAD").is_file() {
+        Vec::new()
+    } else {
+        fallback_urls(node, &key).await
+    };
+    for url in candidates {
         let checked = match mirrors.inner.policy.resolve(&url).await {
             Ok(c) => c,
             Err(refused) => {
