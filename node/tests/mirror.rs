@@ -711,6 +711,21 @@ async fn hostile_urls_are_refused_with_a_reason_and_no_connection() {
         0,
         "a refused URL was connected to"
     );
+
+    // A name that resolves to an allowed address is fetched through the
+    // address that was checked (git is pinned to it).
+    let origin = Origin::start(None).await;
+    make_repo(&origin.repo("named"), "nommé", 0, 0);
+    let url = format!("http://localhost:{}/named.git", origin.addr.port());
+    open.ingest(&initiative(
+        &open.node,
+        "named",
+        1,
+        json!([{"name": "r", "url": url, "licence": "MIT"}]),
+    ))
+    .await;
+    let row = open.settled(&hub, "named", "r").await;
+    assert_eq!(row.state, MirrorState::Ok, "{row:?}");
     open.stop().await;
     strict.stop().await;
 }
