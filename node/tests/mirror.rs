@@ -505,6 +505,15 @@ async fn hostile_git_requests_get_4xx() {
     )
     .await;
     assert_eq!(status, 415);
+    // Every serving slot taken: 503, to retry later.
+    let permits = node.node.mirrors().serve_permits().clone();
+    let all = permits.available_permits() as u32;
+    let held = permits.acquire_many_owned(all).await.unwrap();
+    let busy = raw_status(node.http, "GET", &format!("{base}/r.git/{refs}"), "").await;
+    assert_eq!(busy, 503);
+    drop(held);
+    let free = raw_status(node.http, "GET", &format!("{base}/r.git/{refs}"), "").await;
+    assert_eq!(free, 200);
     node.stop().await;
 }
 
