@@ -12,6 +12,7 @@ fn allow_loopback(data: &Path) {
     let path = data.join("config.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text
+        .replace("# enabled = true", "enabled = true")
         .replace("# allow_http = false", "allow_http = true")
         .replace("# allow_loopback = false", "allow_loopback = true");
     std::fs::write(&path, text).unwrap();
