@@ -457,6 +457,16 @@ async fn clones_from_the_node_with_protocol_v0_and_v2_and_indexes_the_readme() {
         "the page shows the pinned commit check"
     );
     assert!(page.contains(&format!("/git/{hub}/compost/outil.git")));
+    let status_page = ureq::get(format!("{}/node", node.base()))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        status_page.contains("id=\"mirror-counts\""),
+        "the node page counts mirrors"
+    );
     node.stop().await;
 }
 
