@@ -58,6 +58,114 @@ fn prepare(data: &DataDir, i: usize) -> Result<()> {
     Ok(())
 }
 
+/// The demo's own forge: a small repository per repository entry of the
+/// sample catalogue, served on loopback, so that every demo hub mirrors real
+/// code and a visitor can `git clone` it from any hub.
+pub(crate) struct DemoForge {
+    /// The bound listener (127.0.0.1, any port).
+    listener: std::net::TcpListener,
+    /// Where the bare repositories are.
+    root: PathBuf,
+    /// One clone command example: (initiative slug, repository name).
+    pub(crate) example: Option<(String, String)>,
+}
+
+impl DemoForge {
+    /// Its base URL.
+    pub(crate) fn url(&self) -> String {
+        self.listener
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default()
+    }
+
+    /// Serve it on the current runtime, for as long as the demo runs.
+    pub(crate) fn spawn(self) -> Result<()> {
+        self.listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        tokio::spawn(essaim_node::mirror::forge::serve(
+            self.root,
+            listener,
+            std::future::pending(),
+        ));
+        Ok(())
+    }
+}
+
+/// The sample catalogue, its repositories made in `<root>-forge/` and
+/// pointed at the demo forge, with their head commit pinned.
+pub(crate) fn catalogue_with_forge(
+    root: &Path,
+    now: u64,
+) -> Result<(Vec<essaim_node::catalogue::SampleHub>, DemoForge)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .context("cannot bind the demo forge on 127.0.0.1")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "essaim-demo".into());
+    let forge_root = root.with_file_name(format!("{name}-forge"));
+    std::fs::create_dir_all(&forge_root)
+        .with_context(|| format!("cannot create {}", forge_root.display()))?;
+    let mut example = None;
+    let mut count = 0usize;
+    let mut warned = false;
+    let sample = essaim_node::catalogue::sample_with(now, &mut |repo| {
+        count += 1;
+        let mut repo_name = format!("{}-{}", repo.slug, repo.name);
+        if repo_name.len() > 64 {
+            repo_name = format!("depot-{count}");
+        }
+        let readme = format!(
+            "Code source de démonstration de « {} ».\n\n{}\n\nCe dépôt est créé par `essaim demo` ; chaque hub de la démonstration en garde un miroir.",
+            repo.initiative, repo.summary
+        );
+        match essaim_node::mirror::forge::make_sample_repo(
+            &forge_root.join(format!("{repo_name}.git")),
+            &repo.initiative,
+            &readme,
+        ) {
+            Ok(head) => {
+                example.get_or_insert_with(|| (repo.slug.clone(), repo.name.clone()));
+                Some((format!("{base}/{repo_name}.git"), Some(head)))
+            }
+            Err(e) => {
+                if !warned {
+                    eprintln!("note: the demo's sample repositories are not available: {e}");
+                    warned = true;
+                }
+                None
+            }
+        }
+    })
+    .context("the sample catalogue")?;
+    Ok((
+        sample,
+        DemoForge {
+            listener,
+            root: forge_root,
+            example,
+        },
+    ))
+}
+
+/// Let a demo hub mirror the demo forge (plain http on loopback).
+pub(crate) fn allow_demo_forge(config: &mut essaim_node::config::Config) {
+    config.mirror_allow_http = true;
+    config.mirror_allow_loopback = true;
+}
+
+/// The same, in a child hub's `config.toml` (it reads its own file).
+fn allow_demo_forge_in_file(data: &DataDir) -> Result<()> {
+    let path = data.path(datadir::CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = text
+        .replace("# allow_http = false", "allow_http = true")
+        .replace("# allow_loopback = false", "allow_loopback = true");
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// A child `essaim run` and the URL it printed.
 struct ChildNode {
     child: Child,
@@ -115,7 +223,7 @@ pub(crate) fn network(
         None => std::env::temp_dir().join(format!("essaim-demo-{}", std::process::id())),
     };
     let now = unix_now();
-    let sample = essaim_node::catalogue::sample(now).context("the sample catalogue")?;
+    let (sample, forge) = catalogue_with_forge(&root, now)?;
     let total: usize = sample.iter().map(|h| h.records.len()).sum();
     let mut hubs: Vec<Hub> = Vec::with_capacity(n);
     for i in 0..n {
@@ -126,6 +234,9 @@ pub(crate) fn network(
         };
         let data = DataDir::locate(Some(dir))?;
         prepare(&data, i)?;
+        if i > 0 {
+            allow_demo_forge_in_file(&data)?;
+        }
         let records = sample
             .iter()
             .enumerate()
@@ -149,6 +260,7 @@ pub(crate) fn network(
     let first = Node::open_with(&hubs[0].data, |config| {
         config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a literal multiaddr")];
         config.mdns = false;
+        allow_demo_forge(config);
     })?;
     first.ingest_blocking(
         hubs[0]
@@ -164,6 +276,9 @@ pub(crate) fn network(
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let forge_url = forge.url();
+        let example = forge.example.clone();
+        forge.spawn()?;
         let listener = crate::node_commands::demo_listener(http.as_deref()).await?;
         let bound = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -239,6 +354,18 @@ pub(crate) fn network(
         println!("  hub 1   http://{bound}/");
         for (i, child) in children.iter().enumerate() {
             println!("  hub {}   {}", i + 2, child.url);
+        }
+        println!("  forge   {forge_url} (the sample initiatives' code; every hub mirrors it)");
+        if let Some((slug, repo)) = &example {
+            let owner = sample.iter().find(|h| {
+                h.records.iter().any(|r| r.address().slug.as_str() == slug)
+            });
+            if let Some(owner) = owner {
+                println!(
+                    "  clone   git clone http://{bound}/git/{}/{slug}/{repo}.git (any hub: /git/ on its address)",
+                    owner.hub_id().short()
+                );
+            }
         }
         println!(
             "  publish http://{bound}/publish (hub 1's operator token: {})",

@@ -10,6 +10,7 @@ mod commands;
 mod demo;
 mod doctor;
 mod logging;
+mod mirror;
 mod node_commands;
 
 use std::path::PathBuf;
@@ -318,8 +319,11 @@ fn main() -> ExitCode {
         Command::Block { .. } => not_yet("block", "the social-layer issue"),
         Command::Quarantine { .. } => not_yet("quarantine", "the social-layer issue"),
         Command::Endorse(_) => not_yet("endorse", "the social-layer issue"),
-        Command::Mirror(_) => not_yet("mirror", "the mirrors issue"),
-        Command::Clone { .. } => not_yet("clone", "the mirrors issue"),
+        Command::Mirror(MirrorCommand::Status) => mirror::status(&global),
+        Command::Mirror(MirrorCommand::Sync { initiative }) => {
+            mirror::sync(&global, initiative.as_deref())
+        }
+        Command::Clone { initiative, dir } => mirror::clone(&global, &initiative, dir.as_deref()),
         Command::Peers => node_commands::peers(&global),
         Command::Doctor => doctor::run(&global),
         Command::Backup { dir } => backup::backup(&global, &dir),

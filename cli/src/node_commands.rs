@@ -179,9 +179,10 @@ pub(crate) fn demo(
     let node = Node::open_with(&data, |config| {
         config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a literal multiaddr")];
         config.mdns = false;
+        crate::demo::allow_demo_forge(config);
     })?;
     let now = unix_now();
-    let hubs = essaim_node::catalogue::sample(now).context("the sample catalogue")?;
+    let (hubs, forge) = crate::demo::catalogue_with_forge(&root, now)?;
     let records: Vec<(SignedRecord, Source)> = hubs
         .iter()
         .flat_map(|hub| hub.records.iter().cloned())
@@ -195,6 +196,9 @@ pub(crate) fn demo(
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let forge_url = forge.url();
+        let example = forge.example.clone();
+        forge.spawn()?;
         let listener = demo_listener(http.as_deref()).await?;
         let bound = listener.local_addr()?;
         println!(
@@ -209,6 +213,17 @@ pub(crate) fn demo(
         );
         println!("  API     http://{bound}/api/v1/status");
         println!("  search  http://{bound}/api/v1/search?q=epicerie+solidaire");
+        println!("  forge   {forge_url} (the sample initiatives' code, mirrored by the hub)");
+        if let Some((slug, repo)) = &example
+            && let Some(owner) = hubs
+                .iter()
+                .find(|h| h.records.iter().any(|r| r.address().slug.as_str() == slug))
+        {
+            println!(
+                "  clone   git clone http://{bound}/git/{}/{slug}/{repo}.git",
+                owner.hub_id().short()
+            );
+        }
         println!("Stop with Ctrl-C.");
         let _ = std::io::stdout().flush();
         node.run(listener, shutdown_signal()).await?;
@@ -479,6 +494,24 @@ pub(crate) fn status(global: &Global) -> Result<()> {
                 } else {
                     "reserving"
                 }
+            );
+        }
+    }
+    let mirrors = &value["mirrors"];
+    if mirrors.is_object() {
+        println!(
+            "mirrors  {} ok of {}, {} failed, {} too large, {} refused, {} running",
+            mirrors["ok"],
+            mirrors["total"],
+            mirrors["failed"],
+            mirrors["too_large"],
+            mirrors["refused"],
+            mirrors["running"]
+        );
+        for missing in mirrors["pins_missing"].as_array().into_iter().flatten() {
+            println!(
+                "WARNING  mirror {} lacks its pinned commit: see `essaim mirror status`",
+                missing.as_str().unwrap_or("")
             );
         }
     }

@@ -148,6 +148,32 @@ struct File {
 /// key and records. Two calls give the same keys and the same bodies, apart
 /// from `created` and `seq`, which follow `now`.
 pub fn sample(now: u64) -> Result<Vec<SampleHub>, CatalogueError> {
+    sample_with(now, &mut |_| None)
+}
+
+/// A repository entry of a catalogue initiative, before signing.
+#[derive(Clone, Debug)]
+pub struct SampleRepository {
+    /// The initiative's slug.
+    pub slug: String,
+    /// The initiative's name.
+    pub initiative: String,
+    /// The initiative's French summary.
+    pub summary: String,
+    /// The repository's name.
+    pub name: String,
+}
+
+/// Where a sample repository is served, and the commit to pin (if any).
+pub type RepositoryPlace = Option<(String, Option<String>)>;
+
+/// [`sample`], with each repository entry's URL (and pinned commit) given
+/// by `repository` when it returns one: `essaim demo` points them at
+/// repositories it makes and serves.
+pub fn sample_with(
+    now: u64,
+    repository: &mut dyn FnMut(&SampleRepository) -> RepositoryPlace,
+) -> Result<Vec<SampleHub>, CatalogueError> {
     let files = FILES
         .iter()
         .map(|&(key_name, text)| read_file(key_name, text))
@@ -198,8 +224,41 @@ pub fn sample(now: u64) -> Result<Vec<SampleHub>, CatalogueError> {
         hub.entry("slug").or_insert_with(|| Value::from("profile"));
         records.push(signer.sign("hub".into(), hub, hub_times[n])?);
 
-        for (draft, &created) in file.initiatives.into_iter().zip(&initiative_times[n]) {
-            let record = format!("initiative `{}`", slug_of(&draft));
+        for (mut draft, &created) in file.initiatives.into_iter().zip(&initiative_times[n]) {
+            let slug = slug_of(&draft);
+            let initiative = draft
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let summary = draft
+                .get("summary")
+                .and_then(|s| s.get("fr"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            if let Some(Value::Array(repositories)) = draft.get_mut("repositories") {
+                for entry in repositories.iter_mut().filter_map(Value::as_object_mut) {
+                    let name = entry
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned();
+                    let sample = SampleRepository {
+                        slug: slug.clone(),
+                        initiative: initiative.clone(),
+                        summary: summary.clone(),
+                        name,
+                    };
+                    if let Some((url, commit)) = repository(&sample) {
+                        entry.insert("url".into(), Value::from(url));
+                        if let Some(commit) = commit {
+                            entry.insert("commit".into(), Value::from(commit));
+                        }
+                    }
+                }
+            }
+            let record = format!("initiative `{slug}`");
             records.push(signer.sign(record, draft, created)?);
         }
 

@@ -108,6 +108,16 @@ pub struct Config {
     pub mirror_max_size_mib: u64,
     /// Whether plain `http://` origins may be mirrored.
     pub mirror_allow_http: bool,
+    /// Whether origins resolving to loopback addresses may be mirrored (tests, demos).
+    pub mirror_allow_loopback: bool,
+    /// Whether origins resolving to private, link-local or CGNAT addresses may be mirrored.
+    pub mirror_allow_private: bool,
+    /// Longest single fetch, seconds.
+    pub mirror_timeout_secs: u64,
+    /// Fetches run at the same time, at most.
+    pub mirror_concurrency: usize,
+    /// `git clone`s served at the same time, at most (more get 503).
+    pub mirror_serve_concurrency: usize,
 }
 
 impl Default for Config {
@@ -133,6 +143,11 @@ impl Default for Config {
             mirror_interval_secs: 6 * 3600,
             mirror_max_size_mib: 1024,
             mirror_allow_http: false,
+            mirror_allow_loopback: false,
+            mirror_allow_private: false,
+            mirror_timeout_secs: 600,
+            mirror_concurrency: 2,
+            mirror_serve_concurrency: 16,
         }
     }
 }
@@ -180,6 +195,11 @@ struct RawMirror {
     interval_secs: Option<u64>,
     max_size_mib: Option<u64>,
     allow_http: Option<bool>,
+    allow_loopback: Option<bool>,
+    allow_private: Option<bool>,
+    timeout_secs: Option<u64>,
+    concurrency: Option<usize>,
+    serve_concurrency: Option<usize>,
 }
 
 impl Config {
@@ -298,6 +318,44 @@ impl Config {
             config.mirror_max_size_mib = size;
         }
         config.mirror_allow_http = raw.mirror.allow_http.unwrap_or(config.mirror_allow_http);
+        config.mirror_allow_loopback = raw
+            .mirror
+            .allow_loopback
+            .unwrap_or(config.mirror_allow_loopback);
+        config.mirror_allow_private = raw
+            .mirror
+            .allow_private
+            .unwrap_or(config.mirror_allow_private);
+        if let Some(secs) = raw.mirror.timeout_secs {
+            if !(1..=86_400).contains(&secs) {
+                return Err(bad(
+                    "mirror.timeout_secs",
+                    &secs.to_string(),
+                    "a number of seconds from 1 to 86400",
+                ));
+            }
+            config.mirror_timeout_secs = secs;
+        }
+        if let Some(n) = raw.mirror.concurrency {
+            if !(1..=64).contains(&n) {
+                return Err(bad(
+                    "mirror.concurrency",
+                    &n.to_string(),
+                    "a number of fetches from 1 to 64",
+                ));
+            }
+            config.mirror_concurrency = n;
+        }
+        if let Some(n) = raw.mirror.serve_concurrency {
+            if !(1..=1024).contains(&n) {
+                return Err(bad(
+                    "mirror.serve_concurrency",
+                    &n.to_string(),
+                    "a number of clones from 1 to 1024",
+                ));
+            }
+            config.mirror_serve_concurrency = n;
+        }
         Ok(config)
     }
 }

@@ -126,6 +126,18 @@ fn apply(
     Ok(())
 }
 
+/// Index one initiative again now and commit (its mirrors' README changed).
+pub fn refresh_initiative(
+    store: &Store,
+    index: &SearchIndex,
+    address: &Address,
+    now: u64,
+) -> Result<(), IndexerError> {
+    apply(store, index, address, now)?;
+    index.commit(index.watermark())?;
+    Ok(())
+}
+
 /// The search document of an initiative head.
 pub fn initiative_doc(
     store: &Store,
@@ -189,7 +201,11 @@ pub fn initiative_doc(
             .iter()
             .map(|(lang, markdown)| (lang.to_string(), plain_text(markdown)))
             .collect(),
-        extra_text: String::new(),
+        extra_text: store.mirror_docs(
+            &initiative.author.short(),
+            initiative.slug.as_str(),
+            crate::mirror::repo::DOC_TEXT_MAX,
+        )?,
         themes: initiative
             .themes
             .iter()

@@ -18,6 +18,7 @@
 //! | [`import`] | publiccode.yml and digital-public-goods records turned into initiatives |
 //! | [`index`] | tantivy search index over initiative heads: typo-tolerant search, facets, highlights |
 //! | [`backup`] | `essaim backup` / `restore`: online snapshot of the store, key and config, with a manifest |
+//! | [`mirror`] | mirrors of the initiatives' git repositories: URL policy, fetching, fallback |
 //! | [`catalogue`] | the sample catalogue of `essaim demo`: hubs, initiatives and endorsements, signed |
 //!
 //! The store, the search index, federation and mirrors land with their own
@@ -35,6 +36,7 @@ pub mod draft;
 pub mod import;
 pub mod index;
 pub mod indexer;
+pub mod mirror;
 pub mod node;
 pub mod p2p;
 pub mod store;

@@ -119,6 +119,8 @@ struct Inner {
     running: AtomicBool,
     /// The federation task's handle, while the node runs.
     p2p: std::sync::Mutex<Option<crate::p2p::P2pHandle>>,
+    /// The repositories' mirrors.
+    mirrors: crate::mirror::Mirrors,
 }
 
 /// A hub's node. Cheap to clone; every clone is the same node.
@@ -171,8 +173,10 @@ impl Node {
             }
             Err(e) => return Err(e.into()),
         };
+        let mirrors = crate::mirror::Mirrors::new(data.root(), &config);
         let node = Node {
             inner: Arc::new(Inner {
+                mirrors,
                 data: data.clone(),
                 config,
                 key,
@@ -218,6 +222,11 @@ impl Node {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The repositories' mirrors.
+    pub fn mirrors(&self) -> &crate::mirror::Mirrors {
+        &self.inner.mirrors
     }
 
     /// The search index.
@@ -472,6 +481,8 @@ impl Node {
         if let Ok(mut slot) = self.inner.p2p.lock() {
             *slot = Some(p2p);
         }
+        // Mirrors: follow the initiative heads, fetch, refresh.
+        crate::mirror::start(self.clone(), cancel.clone(), &mut tasks);
         let address = listener.local_addr().ok();
         self.write_running_file(address)?;
         tracing::info!(hub = %self.hub_id(), http = ?address, "node running");
@@ -635,6 +646,7 @@ fn group_commit(node: Node, mut queue: mpsc::Receiver<IngestJob>) {
                     let _ = job.reply.send(Ok(mine));
                 }
                 node.inner.wake.notify_one();
+                node.inner.mirrors.wake();
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot store records");

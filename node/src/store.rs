@@ -29,6 +29,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 mod federation;
 pub use federation::PeerRow;
+mod mirrors;
+pub use mirrors::{Attempt, MirrorRow, MirrorState};
 
 /// Versioned schema migrations: index `i` brings the schema from version `i`
 /// to `i + 1`. Never edit a released migration; append a new one.
@@ -68,6 +70,26 @@ const MIGRATIONS: &[&str] = &[
         last_seen        INTEGER NOT NULL,
         last_sync        INTEGER,
         last_sync_result TEXT
+    ) WITHOUT ROWID;",
+    // 3: mirrors of initiatives' repositories (see `store/mirrors.rs`).
+    "CREATE TABLE mirrors (
+        hub          TEXT NOT NULL,
+        slug         TEXT NOT NULL,
+        repo         TEXT NOT NULL,
+        url          TEXT NOT NULL,
+        pinned       TEXT,
+        state        TEXT NOT NULL,
+        source       TEXT,
+        origin_ok    INTEGER,
+        last_attempt INTEGER,
+        last_success INTEGER,
+        head         TEXT,
+        size         INTEGER NOT NULL DEFAULT 0,
+        error        TEXT,
+        pin_ok       INTEGER,
+        failures     INTEGER NOT NULL DEFAULT 0,
+        docs         TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (hub, slug, repo)
     ) WITHOUT ROWID;",
 ];
 

@@ -9,6 +9,7 @@
 //! the limit gets 413 without being read in full.
 
 mod api;
+pub mod git;
 mod ui;
 
 use bytes::Bytes;
@@ -20,8 +21,20 @@ use warp::reply::Response;
 use crate::node::Node;
 
 /// Every route: method, path pattern (`{name}` for a segment), summary.
+/// `/git/…` (git's smart HTTP protocol, [`git`]) is routed apart and
+/// documented in `specs/mirrors.md`.
 pub const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/healthz", "liveness"),
+    (
+        "GET",
+        "/api/v1/mirrors",
+        "this node's mirrors and running fetches",
+    ),
+    (
+        "POST",
+        "/api/v1/mirrors/sync",
+        "fetch mirrors now (operator)",
+    ),
     ("GET", "/api/v1/status", "the node's state"),
     ("GET", "/api/v1/peers", "connected and remembered peers"),
     ("GET", "/api/v1/search", "search the catalogue"),
@@ -173,15 +186,21 @@ async fn handle<S, B>(
     body: S,
 ) -> Response
 where
-    S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
-    B: warp::Buf,
+    S: Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
+    B: warp::Buf + Send + 'static,
 {
+    // Clones stream their bodies and are routed on the raw path.
+    if path.starts_with("/git/") {
+        return git::serve(node, method, path, &query, headers, body).await;
+    }
     let segments = split_path(path);
     let query = parse_query(&query);
     let is_ui = ui::is_ui_path(&segments);
     // Writes as this hub need the operator: refuse before reading a body.
     if method == Method::POST {
-        if segments == ["api", "v1", "publish"] && !api::is_operator(node, &headers) {
+        if (segments == ["api", "v1", "publish"] || segments == ["api", "v1", "mirrors", "sync"])
+            && !api::is_operator(node, &headers)
+        {
             return api::unauthorized();
         }
         if is_ui && ui::post_needs_session(&segments) && !ui::has_session(ui, &headers) {

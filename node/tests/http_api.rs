@@ -872,11 +872,42 @@ fn the_api_keeps_its_contract() {
     ingest(&api);
     publish(&api, &node);
     routing(&api);
+    mirrors(&api, &node);
     hostile_bodies(&api, &node);
     api.contract.assert_all_seen();
     if let Some(Err(e)) = node.stop() {
         panic!("{e}");
     }
+}
+
+fn mirrors(api: &Api, node: &TestNode) {
+    // The test node does not mirror (its sample repositories are on the internet).
+    let list = api.ok("/api/v1/mirrors");
+    assert_eq!(list["enabled"], false);
+    assert_eq!(list["summary"]["total"], 0);
+    assert_error(
+        &api.get("/api/v1/mirrors?x=1"),
+        400,
+        "bad_parameter",
+        Some("x"),
+    );
+    let authorization = format!("Bearer {}", node.token);
+    let sync = |headers: &[(&str, &str)], body: &[u8]| {
+        let mut all = vec![("Content-Type", "application/json")];
+        all.extend_from_slice(headers);
+        api.call("POST", "/api/v1/mirrors/sync", &all, body)
+    };
+    let auth = [("Authorization", authorization.as_str())];
+    let (status, answer) = sync(&auth, b"{}");
+    assert_eq!(
+        (status, &answer["accepted"]),
+        (202, &json!(false)),
+        "{answer}"
+    );
+    let answer = sync(&auth, br#"{"initiative": "nope"}"#);
+    assert_error(&answer, 400, "bad_parameter", Some("initiative"));
+    let answer = sync(&[], b"{}");
+    assert_error(&answer, 401, "unauthorized", None);
 }
 
 fn liveness_and_status(api: &Api, node: &TestNode) {

@@ -378,7 +378,7 @@ fn hubs_and_node_pages_answer_with_their_sections() {
         "id=\"peers\"",
         "id=\"sync\"",
         "id=\"mirrors\"",
-        "à venir",
+        "href=\"/api/v1/mirrors\"",
         &node.hub,
         // Federation runs: this node's libp2p identity, its loopback
         // address, no peer yet, and the head-set digest.

@@ -8,5 +8,6 @@ mod cli;
 mod doctor;
 mod federation;
 mod logs;
+mod mirror;
 mod node;
 mod util;

@@ -83,6 +83,21 @@ impl RunningNode {
     }
 
     fn spawn(args: &[&str]) -> RunningNode {
+        // Tests never leave loopback: the example records' repositories are
+        // on the internet, so `run` nodes do not mirror unless a test turns
+        // mirrors on explicitly (`enabled = true`, uncommented).
+        if args.first() == Some(&"run")
+            && let Some(data) = args
+                .iter()
+                .position(|a| *a == "--data-dir")
+                .map(|i| args[i + 1])
+        {
+            let config = Path::new(data).join("config.toml");
+            if let Ok(text) = std::fs::read_to_string(&config) {
+                let _ =
+                    std::fs::write(&config, text.replace("# enabled = true", "enabled = false"));
+            }
+        }
         let mut child = Command::new(ESSAIM)
             .args(args)
             .env("RUST_LOG", "warn")

@@ -47,6 +47,14 @@ pub(super) async fn dispatch(node: &Node, request: Request) -> Response {
             Ok(()) => hubs(node).await,
             Err(e) => Err(e),
         },
+        (&Method::GET, ["api", "v1", "mirrors"]) => match only_known(&request, &[]) {
+            Ok(()) => crate::mirror::view::mirrors_json(node)
+                .await
+                .map(|v| json_response(StatusCode::OK, &v))
+                .map_err(ApiError::internal),
+            Err(e) => Err(e),
+        },
+        (&Method::POST, ["api", "v1", "mirrors", "sync"]) => mirror_sync(node, &request),
         (&Method::GET, ["api", "v1", "records"]) => records(node, &request).await,
         (&Method::POST, ["api", "v1", "records"]) => ingest(node, &request).await,
         (&Method::POST, ["api", "v1", "publish"]) => publish(node, &request).await,
@@ -240,6 +248,7 @@ async fn status(node: &Node) -> Result {
                 "rebuilt_at_start": node.rebuilt_index(),
             },
             "sync": crate::p2p::status_json(node).await,
+            "mirrors": crate::mirror::view::status_json(node).await,
         }),
     ))
 }
@@ -362,6 +371,10 @@ async fn initiative(node: &Node, hub: &str, slug: &str) -> Result {
         ));
     };
     let retracted = matches!(head.record.body(), Body::Retraction(_));
+    let repositories = match head.record.body() {
+        Body::Initiative(i) => crate::mirror::view::repositories_json(node, i).await,
+        _ => Vec::new(),
+    };
     let now = unix_now();
     let value = json!({
         "address": address.to_string(),
@@ -385,6 +398,7 @@ async fn initiative(node: &Node, hub: &str, slug: &str) -> Result {
             view
         }).collect::<Vec<_>>(),
         "hub": hub.as_ref().map(stored_view),
+        "repositories": repositories,
         "provenance": {
             "id": head.record.id().to_string(),
             "author": address.author.to_string(),
@@ -399,6 +413,38 @@ async fn initiative(node: &Node, hub: &str, slug: &str) -> Result {
         StatusCode::OK
     };
     Ok(json_response(status, &value))
+}
+
+/// `POST /api/v1/mirrors/sync`: `{"initiative": "hub/slug"}` or `{}` for all.
+fn mirror_sync(node: &Node, request: &Request) -> Result {
+    let body: Value = if request.body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&request.body)
+            .map_err(|e| ApiError::param("body", format!("not JSON: {e}")))?
+    };
+    let initiative = match body.get("initiative").and_then(Value::as_str) {
+        None => None,
+        Some(text) => {
+            let address = Address::parse_initiative(text)
+                .map_err(|rule| ApiError::param("initiative", format!("`{text}`: {rule}")))?;
+            Some((address.author.short(), address.slug.to_string()))
+        }
+    };
+    if !node.mirrors().enabled() {
+        return Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({
+                "accepted": false,
+                "reason": "mirrors are off on this node (mirror.enabled = false)",
+            }),
+        ));
+    }
+    node.mirrors().request_sync(initiative);
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &json!({"accepted": true}),
+    ))
 }
 
 async fn hubs(node: &Node) -> Result {

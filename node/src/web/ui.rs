@@ -19,6 +19,7 @@ mod initiative;
 mod layout;
 mod map;
 mod markdown;
+mod node_mirrors;
 mod node_page;
 mod publish;
 mod search;

@@ -50,6 +50,8 @@ impl SampleNode {
         let node = Node::open_with(&data, |config| {
             config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
             config.mdns = false;
+            // The sample catalogue's repositories are on the internet.
+            config.mirror_enabled = false;
         })
         .unwrap();
         let records: Vec<SignedRecord> = catalogue::sample(now)

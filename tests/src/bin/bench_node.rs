@@ -126,6 +126,8 @@ fn main() {
     let node = Node::open_with(&data, |config| {
         config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a valid multiaddr")];
         config.mdns = false;
+        // The corpus's repositories are on the internet: no mirrors here.
+        config.mirror_enabled = false;
     })
     .expect("open the node");
     let envelopes = corpus.envelopes;
@@ -1787,6 +1789,8 @@ fn restart_in_process(data: &DataDir, queries: &[Query]) -> Value {
     let node = Node::open_with(data, |config| {
         config.p2p_listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a valid multiaddr")];
         config.mdns = false;
+        // The corpus's repositories are on the internet: no mirrors here.
+        config.mirror_enabled = false;
     })
     .expect("the node reopens");
     let opened_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -7,6 +7,7 @@
 //! protocol refuses any other in `WebUrl` fields), and the JSON-LD with
 //! `<`, `>` and `&` escaped so that no text can close its `<script>`.
 
+mod mirrors;
 pub(crate) mod view;
 
 use std::collections::HashMap;
@@ -32,6 +33,8 @@ struct Loaded {
     endorsements: Vec<StoredRecord>,
     /// Names of the author and of every endorsement's issuer.
     names: HashMap<HubId, String>,
+    /// This node's mirrors of the repositories, and the other hubs serving them.
+    mirrors: mirrors::Mirrors,
 }
 
 /// `GET /i/{hub}/{slug}`.
@@ -120,7 +123,9 @@ fn load(node: &Node, address: &Address) -> Result<Option<Loaded>, crate::store::
             .collect::<Vec<_>>(),
     );
     let names = view::hub_names(store, hubs)?;
+    let mirrors = mirrors::load(node, &head)?;
     Ok(Some(Loaded {
+        mirrors,
         head,
         history,
         endorsements,
@@ -503,6 +508,7 @@ fn render(
                                                 dt { (ctx.t("Commit garanti", "Pinned commit")) }
                                                 dd { code.commit { (commit) } }
                                             }
+                                            (mirrors::facts(ctx, &loaded.mirrors, repo))
                                         }
                                     }
                                 }

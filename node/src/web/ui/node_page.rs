@@ -40,10 +40,11 @@ pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
                 }),
             None => None,
         };
-        Ok((counts, worker.index().num_docs(), name))
+        let mirrors = store.mirrors(None, None).map_err(|e| e.to_string())?;
+        Ok((counts, worker.index().num_docs(), name, mirrors))
     })
     .await;
-    let Some((counts, docs, name)) = loaded else {
+    let Some((counts, docs, name, mirrors)) = loaded else {
         return internal_error(ctx);
     };
     let federation = match node.p2p() {
@@ -71,11 +72,11 @@ pub(super) async fn page(node: &Node, ctx: &Ctx) -> Response {
     let body = render(
         node,
         ctx,
-        title,
         &counts,
         docs,
         name.as_deref(),
         federation.as_ref(),
+        super::node_mirrors::section(ctx, node, &mirrors),
     );
     ctx.page(StatusCode::OK, title, Nav::Node, body)
 }
@@ -94,12 +95,13 @@ fn uptime(ctx: &Ctx, secs: u64) -> String {
 fn render(
     node: &Node,
     ctx: &Ctx,
-    title: &str,
     counts: &Counts,
     docs: u64,
     name: Option<&str>,
     federation: Option<&Federation>,
+    mirrors: Markup,
 ) -> Markup {
+    let title = ctx.t("Ce nœud", "This node");
     let watermark = node.indexed();
     let behind = counts.last_change.saturating_sub(watermark);
     let heads = |kind: &str| counts.heads.get(kind).copied().unwrap_or(0);
@@ -172,17 +174,7 @@ fn render(
                 h2 #h-sync { (ctx.t("Synchronisation", "Sync")) }
                 (sync(ctx, federation))
             }
-            section #mirrors aria-labelledby="h-mirrors" {
-                h2 #h-mirrors { (ctx.t("Miroirs de code", "Code mirrors")) span.soon { (ctx.t("à venir", "coming")) } }
-                p { (ctx.t(
-                    "Ce nœud gardera une copie des dépôts de code des initiatives ; l'état de chaque miroir s'affichera ici.",
-                    "This node will keep a copy of the initiatives' code repositories; each mirror's state will show here.",
-                )) }
-                p.muted {
-                    @if config.mirror_enabled { (ctx.t("Miroirs activés dans la configuration.", "Mirrors enabled in the configuration.")) }
-                    @else { (ctx.t("Miroirs désactivés dans la configuration.", "Mirrors disabled in the configuration.")) }
-                }
-            }
+            (mirrors)
             p.api-link { a href="/api/v1/status" { (ctx.t("Le même état en JSON", "The same state as JSON")) } }
         }
     }
