@@ -345,6 +345,11 @@ struct Runner {
     /// The address of each connection this node dialled.
     dialled: HashMap<ConnectionId, Multiaddr>,
     listeners: HashSet<ListenerId>,
+    /// When a record was last published with no subscribed peer to gossip
+    /// it to.
+    unsent_since: Option<Instant>,
+    /// Peers to reconcile with again once the running session ends.
+    sync_again: HashSet<PeerId>,
 }
 
 pub(super) async fn start(
@@ -479,6 +484,8 @@ pub(super) async fn start(
         private: false,
         dialled: HashMap::new(),
         listeners: HashSet::new(),
+        unsent_since: None,
+        sync_again: HashSet::new(),
     };
     runner.listen_on_relays();
     runner.publish_relays();
@@ -711,10 +718,13 @@ impl Runner {
                     .gossipsub
                     .publish(self.topic.clone(), envelope)
                 {
-                    Ok(_) => {}
-                    // Nobody to tell yet: anti-entropy will carry it.
-                    Err(gossipsub::PublishError::NoPeersSubscribedToTopic)
-                    | Err(gossipsub::PublishError::Duplicate) => {}
+                    Ok(_) | Err(gossipsub::PublishError::Duplicate) => {}
+                    // Nobody to tell yet (no peer, or a peer whose
+                    // subscription has not arrived): the peers that
+                    // subscribe next reconcile at once.
+                    Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
+                        self.unsent_since = Some(Instant::now());
+                    }
                     Err(e) => tracing::warn!(error = %e, "cannot gossip a record"),
                 }
             }
@@ -772,6 +782,9 @@ impl Runner {
                 if let Some(peer) = peer {
                     for reply in self.syncing.remove(&peer).unwrap_or_default() {
                         let _ = reply.send(summary.clone());
+                    }
+                    if self.sync_again.remove(&peer) && self.swarm.is_connected(&peer) {
+                        self.start_sync(peer, None);
                     }
                 }
                 let node = self.node.clone();
@@ -958,6 +971,23 @@ impl Runner {
                 message_id,
                 message,
             }) => self.validate(propagation_source, message_id, message.data),
+            BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic })
+                if topic == self.topic.hash() =>
+            {
+                let recent = self
+                    .unsent_since
+                    .is_some_and(|at| at.elapsed() < self.sync_interval);
+                if recent {
+                    // A session already running may have read the head set
+                    // before the record: run another one after it.
+                    if self.syncing.contains_key(&peer_id) {
+                        self.sync_again.insert(peer_id);
+                    }
+                    self.start_sync(peer_id, None);
+                } else {
+                    self.unsent_since = None;
+                }
+            }
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
             BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
