@@ -16,6 +16,7 @@
 //! | [`store`] | SQLite: every signed record as received, history, heads, change numbers |
 //! | [`import`] | publiccode.yml and digital-public-goods records turned into initiatives |
 //! | [`index`] | tantivy search index over initiative heads: typo-tolerant search, facets, highlights |
+//! | [`trust`] | the trust policy (open / web-of-trust, follow, block, quarantine, quotas), endorsements, "pour mon territoire" |
 //! | [`catalogue`] | the sample catalogue of `essaim demo`: hubs, initiatives and endorsements, signed |
 //!
 //! The store, the search index, federation and mirrors land with their own
@@ -34,6 +35,7 @@ pub mod indexer;
 pub mod node;
 pub mod p2p;
 pub mod store;
+pub mod trust;
 pub mod web;
 
 /// The current unix time in milliseconds (for `seq`: later edits win).

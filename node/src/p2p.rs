@@ -329,6 +329,17 @@ impl P2pHandle {
         )
     }
 
+    /// Disconnect a blocked hub's node and refuse its connections (or, with
+    /// `blocked = false`, accept them again).
+    pub fn set_hub_blocked(&self, hub: &HubId, blocked: bool) {
+        if let Some(peer) = peer_of(hub) {
+            let _ = self
+                .shared
+                .commands
+                .send(swarm::Command::HubBlocked { peer, blocked });
+        }
+    }
+
     /// Gossip the records a local client just stored (publish, HTTP,
     /// import through the running node). Records from peers are gossiped by
     /// gossipsub itself once validated.
@@ -386,8 +397,8 @@ pub async fn status_json(node: &Node) -> serde_json::Value {
     }
     let worker = node.clone();
     let set = tokio::task::spawn_blocking(move || {
-        let change = worker.store().last_change().ok()?;
-        let items = worker.store().head_items().ok()?;
+        let change = worker.store().sync_version().ok()?;
+        let items = worker.store().sync_items().ok()?;
         sync::HeadSet::new(change, items).ok()
     })
     .await
