@@ -195,6 +195,14 @@ pub(crate) fn demo(global: &Global, _nodes: u16, http: Option<String>) -> Result
     })?;
     let now = unix_now();
     let hubs = essaim_node::catalogue::sample(now).context("the sample catalogue")?;
+    // Web-of-trust: follow the network and the funder; the hubs the network
+    // labels are trusted through its labels.
+    let followed: Vec<essaim_protocol::HubId> = hubs
+        .iter()
+        .filter(|h| crate::demo::DEMO_FOLLOWS.contains(&h.key_name))
+        .map(|h| h.hub_id())
+        .collect();
+    crate::demo::follow_all(&node, &followed)?;
     let records: Vec<(SignedRecord, Source)> = hubs
         .iter()
         .flat_map(|hub| hub.records.iter().cloned())

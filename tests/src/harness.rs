@@ -41,13 +41,19 @@ pub struct TestNode {
     pub discover: bool,
     /// A fixed libp2p port, announced in its hub record (else port 0).
     pub port: Option<u16>,
+    /// The `[trust]` section of its configuration (default [`OPEN_TRUST`]).
+    pub trust: String,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
 
+/// The default `[trust]` section of test nodes: open mode, quotas far above
+/// what tests send (records flow freely between test nodes).
+pub const OPEN_TRUST: &str = "mode = \"open\"\nquota_per_hour = 1000000\nquota_total = 1000000\n";
+
 /// Configuration text for a test node: loopback only, no mdns; with a fixed
 /// port, the node also announces its address in its hub record.
-fn config_text(bootstrap: &[Multiaddr], discover: bool, port: Option<u16>) -> String {
+fn config_text(bootstrap: &[Multiaddr], discover: bool, port: Option<u16>, trust: &str) -> String {
     let list: Vec<String> = bootstrap.iter().map(|m| format!("\"{m}\"")).collect();
     let listen = format!("/ip4/127.0.0.1/tcp/{}", port.unwrap_or(0));
     let announce = match port {
@@ -55,7 +61,7 @@ fn config_text(bootstrap: &[Multiaddr], discover: bool, port: Option<u16>) -> St
         None => "[]".into(),
     };
     format!(
-        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = [\"{listen}\"]\nannounce = {announce}\nmdns = false\ndiscover = {discover}\nbootstrap = [{}]\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
+        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = [\"{listen}\"]\nannounce = {announce}\nmdns = false\ndiscover = {discover}\nbootstrap = [{}]\n[trust]\n{trust}[mirror]\nenabled = false\n",
         list.join(", ")
     )
 }
@@ -70,6 +76,17 @@ impl TestNode {
     /// [`TestNode::spawn`], choosing whether the node dials the peers kad
     /// finds (off: it stays connected to exactly the peers the test chose).
     pub async fn spawn_with(name: &str, bootstrap: &[Multiaddr], discover: bool) -> TestNode {
+        TestNode::spawn_trusting(name, bootstrap, discover, OPEN_TRUST).await
+    }
+
+    /// [`TestNode::spawn_with`], with this `[trust]` section (`trust` is the
+    /// section's body, e.g. `mode = "web-of-trust"\n`).
+    pub async fn spawn_trusting(
+        name: &str,
+        bootstrap: &[Multiaddr],
+        discover: bool,
+        trust: &str,
+    ) -> TestNode {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let data = DataDir::locate(Some(dir.path().join("hub"))).expect("a data directory");
         let profile = HubProfile {
@@ -89,6 +106,7 @@ impl TestNode {
             name: name.to_owned(),
             discover,
             port: None,
+            trust: trust.to_owned(),
             running: None,
             _dir: dir,
         };
@@ -115,7 +133,7 @@ impl TestNode {
         assert!(self.running.is_none(), "{} already runs", self.name);
         std::fs::write(
             self.data.path(datadir::CONFIG_FILE),
-            config_text(bootstrap, self.discover, self.port),
+            config_text(bootstrap, self.discover, self.port, &self.trust),
         )
         .expect("config written");
         let data = self.data.clone();

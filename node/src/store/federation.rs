@@ -187,7 +187,7 @@ mod tests {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, super::super::MIGRATIONS.len() as i64);
         let records: i64 = conn
             .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
             .unwrap();

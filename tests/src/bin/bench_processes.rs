@@ -191,6 +191,13 @@ fn network(essaim: &Path, n: usize, records: usize, poll: Duration) -> Value {
             .output()
             .expect("essaim init runs");
         assert!(out.status.success(), "essaim init: {out:?}");
+        // Every hub's records reach every node: open mode, quotas above
+        // what the benchmark publishes.
+        std::fs::write(
+            data.join("config.toml"),
+            "[trust]\nmode = \"open\"\nquota_per_hour = 10000000\nquota_total = 10000000\n",
+        )
+        .expect("config written");
         let bootstrap = (i > 0).then(|| addresses[pick(i as u64, i)].clone());
         let node = Process::start(essaim, &data, bootstrap.as_deref());
         // The listen address is known once the swarm has bound it.
