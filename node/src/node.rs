@@ -296,7 +296,7 @@ impl Node {
         let now = unix_now();
         self.inner.store.set_standing(hub, standing, now)?;
         let reevaluation = self.inner.trust.reevaluate(&self.inner.store, now)?;
-        self.refresh_index(&reevaluation.refresh)?;
+        self.after_reevaluation(&reevaluation)?;
         self.inner.wake.notify_one();
         self.hurry();
         if let Some(p2p) = self.p2p() {
@@ -405,8 +405,24 @@ impl Node {
             self.inner
                 .trust
                 .ingest(&self.inner.store, records, unix_now())?;
-        self.refresh_index(&reevaluation.refresh)?;
+        self.after_reevaluation(&reevaluation)?;
         Ok(outcomes)
+    }
+
+    /// Bring the index in line after records moved, and tell the peers
+    /// about records released from quarantine (gossip does not carry them).
+    fn after_reevaluation(
+        &self,
+        reevaluation: &crate::trust::Reevaluation,
+    ) -> Result<(), NodeError> {
+        self.refresh_index(&reevaluation.refresh)?;
+        if reevaluation.released > 0 {
+            self.inner.wake.notify_one();
+            if let Some(p2p) = self.p2p() {
+                p2p.sync_all();
+            }
+        }
+        Ok(())
     }
 
     /// Store verified records: through the group-commit queue when the node
@@ -748,10 +764,7 @@ async fn trust_upkeep(node: Node, cancel: CancellationToken) {
             reevaluation
                 .refresh
                 .extend(crate::trust::endorse::expired_subjects(store, since, now)?);
-            worker.refresh_index(&reevaluation.refresh)?;
-            if reevaluation.released > 0 {
-                worker.inner.wake.notify_one();
-            }
+            worker.after_reevaluation(&reevaluation)?;
             Ok(now)
         })
         .await;

@@ -329,6 +329,23 @@ impl P2pHandle {
         )
     }
 
+    /// Reconcile with every connected peer now, without waiting (after
+    /// records were released from quarantine: gossip does not carry them).
+    pub fn sync_all(&self) {
+        let peers: Vec<PeerId> = self
+            .shared
+            .state
+            .lock()
+            .map(|s| s.peers.keys().copied().collect())
+            .unwrap_or_default();
+        for peer in peers {
+            let _ = self
+                .shared
+                .commands
+                .send(swarm::Command::Sync { peer, reply: None });
+        }
+    }
+
     /// Disconnect a blocked hub's node and refuse its connections (or, with
     /// `blocked = false`, accept them again).
     pub fn set_hub_blocked(&self, hub: &HubId, blocked: bool) {

@@ -590,9 +590,9 @@ fn render(
                                             " · "
                                             span class=(format!("status status-{}", validity.code())) { (validity.label(ctx)) }
                                             (signed_mark(ctx, record))
-                                            @if ctx.is_operator() && e.author == node.hub_id() && validity != Validity::Revoked {
-                                                " " (super::endorse::revoke_button(ctx, &record.record.address()))
-                                            }
+                                        }
+                                        @if ctx.is_operator() && e.author == node.hub_id() && validity != Validity::Revoked {
+                                            (super::endorse::revoke_button(ctx, &record.record.address()))
                                         }
                                     }
                                 }
