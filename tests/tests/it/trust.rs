@@ -54,9 +54,15 @@ async fn get_json(node: &TestNode, path: &str) -> Value {
 /// Records of `author` stored in a node's catalogue.
 async fn stored_of(node: &TestNode, author: HubId) -> u64 {
     let worker = node.node().clone();
-    tokio::task::spawn_blocking(move || worker.store().author_activity(&author, 0).unwrap().0)
-        .await
-        .unwrap()
+    tokio::task::spawn_blocking(move || {
+        worker
+            .store()
+            .author_activity(&author, 0)
+            .expect("the store answers")
+            .0
+    })
+    .await
+    .expect("the count ran")
 }
 
 /// Reconcile `node` with `peer` now (both ways: the initiator fetches and pushes).
