@@ -473,3 +473,197 @@ async fn replication_statements_change_territory_results_everywhere() {
         "{text:?}"
     );
 }
+
+/// An HTTP exchange with a node, redirects not followed: (status, Location,
+/// Set-Cookie, body).
+async fn exchange(
+    node: &TestNode,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> (u16, String, String, String) {
+    let url = format!("http://{}{path}", node.http());
+    let (method, cookie, form) = (
+        method.to_owned(),
+        cookie.map(str::to_owned),
+        form.map(str::to_owned),
+    );
+    tokio::task::spawn_blocking(move || {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(NET_TIMEOUT))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .new_agent();
+        let mut response = if method == "POST" {
+            let mut request = agent
+                .post(&url)
+                .header("Content-Type", "application/x-www-form-urlencoded");
+            if let Some(cookie) = &cookie {
+                request = request.header("Cookie", cookie);
+            }
+            request.send(form.unwrap_or_default().as_bytes())
+        } else {
+            let mut request = agent.get(&url);
+            if let Some(cookie) = &cookie {
+                request = request.header("Cookie", cookie);
+            }
+            request.call()
+        }
+        .expect("the node answers");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (location, set_cookie) = (header("location"), header("set-cookie"));
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        (status, location, set_cookie, body)
+    })
+    .await
+    .expect("the request ran")
+}
+
+/// `application/x-www-form-urlencoded`, every byte but letters and digits
+/// percent-encoded.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The operator's pages refuse visitors and forged forms, and escape what
+/// hostile input puts in them; with a session, the trust page follows a hub
+/// and the endorsement form signs a label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_pages_refuse_forgery_and_escape_hostile_input() {
+    let node = TestNode::spawn("ui", &[]).await;
+    let (status, location, _, _) = exchange(&node, "GET", "/trust", None, None).await;
+    assert_eq!((status, location.as_str()), (303, "/login?next=/trust"));
+    for path in ["/trust", "/endorse"] {
+        let (status, _, _, _) =
+            exchange(&node, "POST", path, None, Some("action=block&hub=x")).await;
+        assert_eq!(status, 403, "POST {path} without a session");
+    }
+    let (status, _, _, body) = exchange(
+        &node,
+        "GET",
+        "/territoire/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(!body.contains("<script>alert"), "escaped");
+    assert!(body.contains("&lt;script&gt;"), "shown escaped");
+    let (status, location, _, _) =
+        exchange(&node, "GET", "/territoire?code=dep:69", None, None).await;
+    assert_eq!((status, location.as_str()), (303, "/territoire/dep:69"));
+    let (status, _, _, body) = exchange(&node, "GET", "/territoire/dep:69", None, None).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Rhône"));
+
+    // The operator logs in.
+    let token = std::fs::read_to_string(node.data.path("operator.token")).expect("the token");
+    let (status, _, set_cookie, _) = exchange(
+        &node,
+        "POST",
+        "/login",
+        None,
+        Some(&form(&[("token", token.trim()), ("next", "/trust")])),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let cookie = set_cookie.split(';').next().expect("a cookie").to_owned();
+    let (status, _, _, page) = exchange(&node, "GET", "/trust", Some(&cookie), None).await;
+    assert_eq!(status, 200);
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token on the page")
+        .to_owned();
+    let friend = HubKey::from_seed(&[84; 32]).hub_id();
+    let follow = |csrf: &str| {
+        form(&[
+            ("csrf", csrf),
+            ("action", "follow"),
+            ("hub", &friend.short()),
+        ])
+    };
+    let (status, _, _, _) = exchange(
+        &node,
+        "POST",
+        "/trust",
+        Some(&cookie),
+        Some(&follow("forged")),
+    )
+    .await;
+    assert_eq!(status, 403, "a forged CSRF token is refused");
+    let (status, location, _, _) =
+        exchange(&node, "POST", "/trust", Some(&cookie), Some(&follow(&csrf))).await;
+    assert_eq!((status, location.as_str()), (303, "/trust?done=follow"));
+    let state = get_json(&node, "/api/v1/trust").await;
+    assert_eq!(
+        state["followed"][0]["hub"],
+        friend.to_string().as_str(),
+        "{state}"
+    );
+    let hostile = form(&[
+        ("csrf", &csrf),
+        ("action", "follow"),
+        ("hub", "<img src=x onerror=alert(1)>"),
+    ]);
+    let (status, _, _, body) =
+        exchange(&node, "POST", "/trust", Some(&cookie), Some(&hostile)).await;
+    assert_eq!(status, 400);
+    assert!(!body.contains("<img src=x"), "escaped");
+
+    // The endorsement form: a label with hostile text is signed and shown escaped.
+    node.publish("atelier-velo-solidaire").await;
+    let subject = format!("{}/atelier-velo-solidaire", node.node().hub_id().short());
+    let label = form(&[
+        ("csrf", &csrf),
+        ("subject", &subject),
+        ("type", "label"),
+        ("label", "<b onmouseover=alert(1)>Label</b>"),
+        ("until", "2099-12-31"),
+    ]);
+    let (status, location, _, _) =
+        exchange(&node, "POST", "/endorse", Some(&cookie), Some(&label)).await;
+    assert_eq!(status, 303, "{location}");
+    let (status, _, _, page) =
+        exchange(&node, "GET", &format!("/i/{subject}"), Some(&cookie), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("&lt;b onmouseover=alert(1)&gt;Label&lt;/b&gt;"));
+    assert!(!page.contains("<b onmouseover"));
+    assert!(page.contains("revoke-form"), "the operator may revoke it");
+    let bad_date = form(&[
+        ("csrf", &csrf),
+        ("subject", &subject),
+        ("type", "label"),
+        ("label", "X"),
+        ("until", "2026-02-31"),
+    ]);
+    let (status, _, _, _) =
+        exchange(&node, "POST", "/endorse", Some(&cookie), Some(&bad_date)).await;
+    assert_eq!(status, 422);
+}
