@@ -6,4 +6,5 @@ mod browser;
 mod cli;
 mod federation;
 mod node;
+mod trust;
 mod util;
