@@ -209,6 +209,19 @@ fn spawn_child(data: &DataDir, bootstrap: &str, log_json: bool) -> Result<ChildN
     Ok(ChildNode { child, url })
 }
 
+/// The sample hubs every demo node follows (see [`network`]).
+pub(crate) const DEMO_FOLLOWS: &[&str] = &["reseau-national", "financeur-solidaire"];
+
+/// Follow these hubs (but not oneself).
+pub(crate) fn follow_all(node: &Node, hubs: &[essaim_protocol::HubId]) -> Result<()> {
+    for hub in hubs {
+        if *hub != node.hub_id() {
+            node.set_standing(hub, Some(essaim_node::trust::Standing::Followed))?;
+        }
+    }
+    Ok(())
+}
+
 /// `essaim demo --nodes N` with N ≥ 2.
 pub(crate) fn network(
     global: &Global,
@@ -245,9 +258,22 @@ pub(crate) fn network(
             .collect();
         hubs.push(Hub { data, records });
     }
+    // Who each demo node follows (web-of-trust, the default): the other demo
+    // hubs, the national network and the funder of the sample catalogue;
+    // the hubs the network labels (ruche-lyon, incubateur-nantes,
+    // territoire-gironde) are trusted through its labels.
+    let mut followed: Vec<essaim_protocol::HubId> = sample
+        .iter()
+        .filter(|h| DEMO_FOLLOWS.contains(&h.key_name))
+        .map(|h| h.hub_id())
+        .collect();
+    for hub in &hubs {
+        followed.push(hub.data.load_key()?.hub_id());
+    }
     // Each hub stores its part before its node starts.
     for hub in &hubs[1..] {
         let node = Node::open(&hub.data)?;
+        follow_all(&node, &followed)?;
         node.ingest_blocking(
             hub.records
                 .iter()
@@ -262,6 +288,7 @@ pub(crate) fn network(
         config.mdns = false;
         allow_demo_forge(config);
     })?;
+    follow_all(&first, &followed)?;
     first.ingest_blocking(
         hubs[0]
             .records

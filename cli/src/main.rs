@@ -9,9 +9,12 @@ mod backup;
 mod commands;
 mod demo;
 mod doctor;
+mod endorse;
 mod logging;
 mod mirror;
 mod node_commands;
+mod suggest;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,6 +130,11 @@ enum Command {
         /// The hub id.
         hub: String,
     },
+    /// Accept a blocked hub's records again (as the trust mode says).
+    Unblock {
+        /// The hub id.
+        hub: String,
+    },
     /// List records waiting for a decision, or accept or reject a hub.
     Quarantine {
         /// `accept` or `reject`.
@@ -227,20 +235,35 @@ enum ImportCommand {
 
 #[derive(Args, Debug)]
 struct EndorseArgs {
-    /// The initiative, `HUB/SLUG`.
+    /// The initiative, `HUB/SLUG` (or a hub id, for a label of a hub).
     initiative: Option<String>,
-    /// Grant a label.
+    /// Grant a label ("French Impact — Pionnier", "Structure d'accompagnement labellisée", "Territoire French Impact", or any other).
     #[arg(long)]
     label: Option<String>,
+    /// End of validity (YYYY-MM-DD: valid through that day).
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
     /// State that the initiative now runs in this territory.
     #[arg(long, value_name = "CODE")]
     replicated_in: Option<String>,
+    /// Who carries the replication.
+    #[arg(long, value_name = "NAME")]
+    carrier: Option<String>,
     /// State funding, in euro cents.
     #[arg(long, value_name = "CENTS")]
     funding: Option<u64>,
+    /// The funding programme.
+    #[arg(long, value_name = "NAME")]
+    programme: Option<String>,
+    /// Where the funding applies.
+    #[arg(long, value_name = "CODE")]
+    territory: Option<String>,
     /// Recommend it.
     #[arg(long)]
     recommend: bool,
+    /// A comment.
+    #[arg(long)]
+    comment: Option<String>,
     /// Withdraw an endorsement of this hub.
     #[arg(long, value_name = "ADDRESS")]
     revoke: Option<String>,
@@ -313,12 +336,38 @@ fn main() -> ExitCode {
         Command::Show { initiative } => node_commands::show(&global, &initiative),
         Command::Status => node_commands::status(&global),
         Command::Reindex => node_commands::reindex(&global),
-        Command::Suggest { .. } => not_yet("suggest", "the social-layer issue"),
-        Command::Follow { .. } => not_yet("follow", "the social-layer issue"),
-        Command::Unfollow { .. } => not_yet("unfollow", "the social-layer issue"),
-        Command::Block { .. } => not_yet("block", "the social-layer issue"),
-        Command::Quarantine { .. } => not_yet("quarantine", "the social-layer issue"),
-        Command::Endorse(_) => not_yet("endorse", "the social-layer issue"),
+        Command::Suggest { territory } => suggest::run(&global, &territory),
+        Command::Follow { hub } => trust::change(&global, "follow", &hub),
+        Command::Unfollow { hub } => trust::change(&global, "unfollow", &hub),
+        Command::Block { hub } => trust::change(&global, "block", &hub),
+        Command::Unblock { hub } => trust::change(&global, "unblock", &hub),
+        Command::Quarantine {
+            action: None,
+            hub: None,
+        } => trust::list(&global),
+        Command::Quarantine {
+            action: Some(action),
+            hub: Some(hub),
+        } => trust::change(&global, &action, &hub),
+        Command::Quarantine { .. } => Err(anyhow::anyhow!(
+            "write `essaim quarantine` to list, or `essaim quarantine accept|reject HUB`"
+        )),
+        Command::Endorse(args) => endorse::run(
+            &global,
+            &endorse::Endorse {
+                subject: args.initiative,
+                label: args.label,
+                until: args.until,
+                replicated_in: args.replicated_in,
+                carrier: args.carrier,
+                funding: args.funding,
+                programme: args.programme,
+                territory: args.territory,
+                recommend: args.recommend,
+                comment: args.comment,
+                revoke: args.revoke,
+            },
+        ),
         Command::Mirror(MirrorCommand::Status) => mirror::status(&global),
         Command::Mirror(MirrorCommand::Sync { initiative }) => {
             mirror::sync(&global, initiative.as_deref())
@@ -337,12 +386,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn not_yet(command: &str, issue: &str) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "`essaim {command}` is not yet available in this version (it comes with {issue}); `essaim --help` lists what works today"
-    )
 }
 
 /// Print clap's error on one line (help and version go to stdout as usual).

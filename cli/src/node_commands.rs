@@ -35,7 +35,7 @@ fn progress_bar(total: u64, what: &str) -> ProgressBar {
 }
 
 /// Turn an API error answer into a one-line error.
-fn api_result(status: u16, value: Value) -> Result<Value> {
+pub(crate) fn api_result(status: u16, value: Value) -> Result<Value> {
     if (200..300).contains(&status) {
         return Ok(value);
     }
@@ -183,6 +183,14 @@ pub(crate) fn demo(
     })?;
     let now = unix_now();
     let (hubs, forge) = crate::demo::catalogue_with_forge(&root, now)?;
+    // Web-of-trust: follow the network and the funder; the hubs the network
+    // labels are trusted through its labels.
+    let followed: Vec<essaim_protocol::HubId> = hubs
+        .iter()
+        .filter(|h| crate::demo::DEMO_FOLLOWS.contains(&h.key_name))
+        .map(|h| h.hub_id())
+        .collect();
+    crate::demo::follow_all(&node, &followed)?;
     let records: Vec<(SignedRecord, Source)> = hubs
         .iter()
         .flat_map(|hub| hub.records.iter().cloned())
@@ -672,14 +680,20 @@ fn csv_cell(text: &str) -> String {
 /// runs, bring the index up to date (a running node notices within seconds).
 fn store_records(data: &DataDir, records: Vec<SignedRecord>, what: &str) -> Result<(u64, u64)> {
     let store = Store::open(&data.path(essaim_node::node::STORE_FILE))?;
+    // Imports go through the trust policy like every other arrival.
+    let config = essaim_node::config::Config::load(&data.path(datadir::CONFIG_FILE))?;
+    let trust = essaim_node::trust::Trust::new(&config, data.load_key()?.hub_id());
     let bar = progress_bar(records.len() as u64, what);
-    let (mut new, mut known) = (0u64, 0u64);
+    let (mut new, mut known, mut quarantined, mut refused) = (0u64, 0u64, 0u64, 0u64);
     for chunk in records.chunks(IMPORT_BATCH) {
         let batch: Vec<(SignedRecord, Source)> =
             chunk.iter().cloned().map(|r| (r, Source::Import)).collect();
-        for outcome in store.insert_batch(&batch, unix_now())? {
+        let (outcomes, _) = trust.ingest(&store, &batch, unix_now())?;
+        for outcome in outcomes {
             match outcome {
                 Inserted::Duplicate => known += 1,
+                Inserted::Quarantined => quarantined += 1,
+                Inserted::Refused(_) => refused += 1,
                 _ => new += 1,
             }
         }
@@ -687,6 +701,16 @@ fn store_records(data: &DataDir, records: Vec<SignedRecord>, what: &str) -> Resu
     }
     bar.finish_and_clear();
     drop(store);
+    if quarantined > 0 {
+        eprintln!(
+            "note: {quarantined} record(s) kept in quarantine: their hubs are not followed (see `essaim quarantine`)"
+        );
+    }
+    if refused > 0 {
+        eprintln!(
+            "note: {refused} record(s) refused by the trust policy (blocked hub or quota; see `essaim quarantine`)"
+        );
+    }
     if essaim_node::node::running_node(data).is_none() {
         let node = Node::open(data)?;
         node.index_now()?;

@@ -100,6 +100,16 @@ pub struct Config {
     pub trust_mode: TrustMode,
     /// How many labelling steps from a followed hub are still trusted.
     pub trust_depth: u8,
+    /// Records a hub (other than this one and the followed ones) may have
+    /// stored in the last hour.
+    pub trust_quota_per_hour: u64,
+    /// Records a hub (other than this one and the followed ones) may have
+    /// stored in all.
+    pub trust_quota_total: u64,
+    /// Records kept in quarantine at most, in all.
+    pub trust_quarantine_max: u64,
+    /// Records kept in quarantine at most per hub.
+    pub trust_quarantine_per_hub: u64,
     /// Whether to mirror initiatives' git repositories.
     pub mirror_enabled: bool,
     /// Seconds between two refreshes of a mirror.
@@ -139,6 +149,10 @@ impl Default for Config {
             sync_interval_secs: 60,
             trust_mode: TrustMode::WebOfTrust,
             trust_depth: 2,
+            trust_quota_per_hour: 1_000,
+            trust_quota_total: 20_000,
+            trust_quarantine_max: 10_000,
+            trust_quarantine_per_hub: 1_000,
             mirror_enabled: true,
             mirror_interval_secs: 6 * 3600,
             mirror_max_size_mib: 1024,
@@ -186,6 +200,10 @@ struct RawP2p {
 struct RawTrust {
     mode: Option<TrustMode>,
     depth: Option<u8>,
+    quota_per_hour: Option<u64>,
+    quota_total: Option<u64>,
+    quarantine_max: Option<u64>,
+    quarantine_per_hub: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -300,6 +318,35 @@ impl Config {
             }
             config.trust_depth = depth;
         }
+        let count = |key, value: Option<u64>, default: u64| match value {
+            None => Ok(default),
+            Some(n) if (1..=10_000_000).contains(&n) => Ok(n),
+            Some(n) => Err(bad(
+                key,
+                &n.to_string(),
+                "a number of records from 1 to 10000000",
+            )),
+        };
+        config.trust_quota_per_hour = count(
+            "trust.quota_per_hour",
+            raw.trust.quota_per_hour,
+            config.trust_quota_per_hour,
+        )?;
+        config.trust_quota_total = count(
+            "trust.quota_total",
+            raw.trust.quota_total,
+            config.trust_quota_total,
+        )?;
+        config.trust_quarantine_max = count(
+            "trust.quarantine_max",
+            raw.trust.quarantine_max,
+            config.trust_quarantine_max,
+        )?;
+        config.trust_quarantine_per_hub = count(
+            "trust.quarantine_per_hub",
+            raw.trust.quarantine_per_hub,
+            config.trust_quarantine_per_hub,
+        )?;
         config.mirror_enabled = raw.mirror.enabled.unwrap_or(config.mirror_enabled);
         if let Some(interval) = raw.mirror.interval_secs {
             if interval < 60 {

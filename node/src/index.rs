@@ -22,7 +22,7 @@
 //! | `name_fr`, `name_en` | as above | the name alone (boosted) |
 //! | `words` | folded, not stemmed; documents only | every text above: prefixes (a stem is not a prefix of what people type) |
 //! | `short_prefixes` | as is; documents only | the first one and two letters of every word |
-//! | `facets` | facet | `/theme/…`, `/territory/FR/reg:84/dep:69/com:69123` (and each level above), `/stage/…`, `/licence/…`, `/hub/…`, `/label/…` |
+//! | `facets` | facet | `/theme/…`, `/territory/FR/reg:84/dep:69/com:69123` (and each level above: where it is deployed, replications included), `/stage/…`, `/licence/…`, `/hub/…`, `/label/…`, `/labeller/<hub id>` |
 //! | `created` | fast, stored | sort by date |
 //! | `address` | one raw term, stored | the key for replace and remove |
 //! | `hub`, `hub_name`, `slug`, `name`, `stage`, `themes`, `labels`, `seq` | stored | hits |
@@ -108,6 +108,8 @@ pub struct InitiativeDoc {
     pub licences: Vec<String>,
     /// Names of the labels currently valid (not revoked, not expired).
     pub labels: Vec<String>,
+    /// Hub ids (`did:key:…`) of the issuers of those labels.
+    pub labellers: Vec<String>,
     /// Creation time, unix seconds (sort by date).
     pub created: u64,
     /// Sequence number of the indexed head.
@@ -143,6 +145,8 @@ pub struct Filters {
     pub hubs: Vec<String>,
     /// Label names.
     pub labels: Vec<String>,
+    /// Hub ids of label issuers ("labellisée par"), with or without `did:key:`.
+    pub labelled_by: Vec<String>,
 }
 
 /// A search.
@@ -233,6 +237,8 @@ pub struct Facets {
     pub hub: Vec<FacetCount>,
     /// Per label name.
     pub label: Vec<FacetCount>,
+    /// Per hub that issued a valid label ("labellisée par").
+    pub labelled_by: Vec<FacetCount>,
 }
 
 /// A facet value and how many matching initiatives have it.

@@ -65,6 +65,21 @@ pub fn catch_up(
     Ok(since)
 }
 
+/// Recompute the documents of these initiatives now and commit, keeping the
+/// watermark (records that left the store are invisible to [`catch_up`]).
+pub fn refresh(
+    store: &Store,
+    index: &SearchIndex,
+    addresses: &BTreeSet<Address>,
+    now: u64,
+) -> Result<(), IndexerError> {
+    for address in addresses {
+        apply(store, index, address, now)?;
+    }
+    index.commit(index.watermark())?;
+    Ok(())
+}
+
 /// The initiatives whose document depends on this head. Initiatives whose
 /// own head changed after `until` are left out: their own batch applies them
 /// (so a rebuild does not index a hub's initiatives twice).
@@ -160,6 +175,7 @@ pub fn initiative_doc(
     let mut territories = vec![initiative.origin];
     territories.extend(initiative.territories.iter().copied());
     let mut labels = Vec::new();
+    let mut labellers = Vec::new();
     for endorsement in store.endorsements_of(&address.to_string())? {
         let Body::Endorsement(e) = endorsement.record.body() else {
             continue;
@@ -168,7 +184,10 @@ pub fn initiative_doc(
             continue;
         }
         match e.endorsement {
-            EndorsementType::Label => labels.extend(e.label.clone()),
+            EndorsementType::Label => {
+                labels.extend(e.label.clone());
+                labellers.push(e.author.to_string());
+            }
             EndorsementType::Replication => territories.extend(e.territory),
             _ => {}
         }
@@ -177,6 +196,8 @@ pub fn initiative_doc(
     territories.dedup();
     labels.sort();
     labels.dedup();
+    labellers.sort();
+    labellers.dedup();
     let mut licences: Vec<String> = initiative
         .repositories
         .iter()
@@ -215,6 +236,7 @@ pub fn initiative_doc(
         stage: initiative.stage.code().to_owned(),
         licences,
         labels,
+        labellers,
         created: initiative.created,
         seq: initiative.seq,
     })

@@ -19,6 +19,7 @@
 //! | [`index`] | tantivy search index over initiative heads: typo-tolerant search, facets, highlights |
 //! | [`backup`] | `essaim backup` / `restore`: online snapshot of the store, key and config, with a manifest |
 //! | [`mirror`] | mirrors of the initiatives' git repositories: URL policy, fetching, fallback |
+//! | [`trust`] | the trust policy (open / web-of-trust, follow, block, quarantine, quotas), endorsements, "pour mon territoire" |
 //! | [`catalogue`] | the sample catalogue of `essaim demo`: hubs, initiatives and endorsements, signed |
 //!
 //! The store, the search index, federation and mirrors land with their own
@@ -40,6 +41,7 @@ pub mod mirror;
 pub mod node;
 pub mod p2p;
 pub mod store;
+pub mod trust;
 pub mod web;
 
 /// The current unix time in milliseconds (for `seq`: later edits win).

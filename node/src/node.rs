@@ -121,6 +121,10 @@ struct Inner {
     p2p: std::sync::Mutex<Option<crate::p2p::P2pHandle>>,
     /// The repositories' mirrors.
     mirrors: crate::mirror::Mirrors,
+    /// The trust policy every record goes through before the store.
+    trust: crate::trust::Trust,
+    /// Held while the index is written (catch-up and targeted refreshes).
+    indexing: std::sync::Mutex<()>,
 }
 
 /// A hub's node. Cheap to clone; every clone is the same node.
@@ -154,6 +158,7 @@ impl Node {
         adjust(&mut config);
         let token = load_or_create_token(data)?;
         let store = Store::open(&data.path(STORE_FILE))?;
+        let trust = crate::trust::Trust::new(&config, key.hub_id());
         let index_dir = data.path(INDEX_DIR);
         let (index, rebuilt) = match SearchIndex::open(&index_dir) {
             Ok(index) => (index, None),
@@ -192,9 +197,17 @@ impl Node {
                 rebuilt,
                 running: AtomicBool::new(false),
                 p2p: std::sync::Mutex::new(None),
+                trust,
+                indexing: std::sync::Mutex::new(()),
             }),
         };
         node.ensure_own_hub_record()?;
+        // The configuration (mode, quotas) may have changed since the last
+        // run: records refused for a quota get another chance, and what is
+        // stored is brought in line with the policy.
+        node.inner.store.expire_refused(unix_now(), true)?;
+        let reevaluation = node.inner.trust.reevaluate(&node.inner.store, unix_now())?;
+        node.refresh_index(&reevaluation.refresh)?;
         node.index_now()?;
         Ok(node)
     }
@@ -271,6 +284,50 @@ impl Node {
         self.inner.p2p.lock().ok().and_then(|p| p.clone())
     }
 
+    /// The trust policy.
+    pub fn trust(&self) -> &crate::trust::Trust {
+        &self.inner.trust
+    }
+
+    /// Who this node trusts, as of now (blocking: reads the store).
+    pub fn circle(&self) -> Result<Arc<crate::trust::Circle>, NodeError> {
+        Ok(self.inner.trust.circle(&self.inner.store, unix_now())?)
+    }
+
+    /// Follow, block, or clear the standing of a hub (blocking), then bring
+    /// what is stored and indexed in line, and disconnect (or reconnect) the
+    /// hub's node.
+    pub fn set_standing(
+        &self,
+        hub: &HubId,
+        standing: Option<crate::trust::Standing>,
+    ) -> Result<crate::trust::Reevaluation, NodeError> {
+        let now = unix_now();
+        self.inner.store.set_standing(hub, standing, now)?;
+        let reevaluation = self.inner.trust.reevaluate(&self.inner.store, now)?;
+        self.after_reevaluation(&reevaluation)?;
+        self.inner.wake.notify_one();
+        self.hurry();
+        if let Some(p2p) = self.p2p() {
+            p2p.set_hub_blocked(hub, standing == Some(crate::trust::Standing::Blocked));
+        }
+        Ok(reevaluation)
+    }
+
+    /// Recompute the search documents of these initiatives now (after
+    /// records they depend on left the catalogue), and commit.
+    pub fn refresh_index(
+        &self,
+        addresses: &std::collections::BTreeSet<essaim_protocol::Address>,
+    ) -> Result<(), NodeError> {
+        if addresses.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.inner.indexing.lock();
+        crate::indexer::refresh(&self.inner.store, &self.inner.index, addresses, unix_now())?;
+        Ok(())
+    }
+
     /// The index's watermark as last published.
     pub fn indexed(&self) -> u64 {
         *self.inner.indexed.borrow()
@@ -310,6 +367,7 @@ impl Node {
     pub fn index_now(&self) -> Result<u64, NodeError> {
         // Publish the watermark after every index commit, not only at the
         // end: readers waiting for their write wake as soon as it is in.
+        let _guard = self.inner.indexing.lock();
         let start = self.inner.index.watermark();
         let indexed = &self.inner.indexed;
         let watermark = catch_up(
@@ -326,6 +384,7 @@ impl Node {
 
     /// Rebuild the index from the store, reporting progress (blocking).
     pub fn reindex(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, NodeError> {
+        let _guard = self.inner.indexing.lock();
         self.inner.index.clear()?;
         self.inner.index.commit(0)?;
         let watermark = catch_up(&self.inner.store, &self.inner.index, unix_now(), progress)?;
@@ -334,14 +393,45 @@ impl Node {
     }
 
     /// Store verified records now, on this thread, in one transaction
-    /// (blocking). A running node indexes them within moments.
+    /// (blocking), as the trust policy decides. A running node indexes them
+    /// within moments.
     pub fn ingest_blocking(
         &self,
         records: Vec<(SignedRecord, Source)>,
     ) -> Result<Vec<Inserted>, NodeError> {
-        let outcomes = self.inner.store.insert_batch(&records, unix_now())?;
+        let outcomes = self.judge_and_store(&records)?;
         self.inner.wake.notify_one();
         Ok(outcomes)
+    }
+
+    /// The one way into the store: the trust policy, then one transaction;
+    /// when the batch changed the circle, the index drops what left.
+    fn judge_and_store(
+        &self,
+        records: &[(SignedRecord, Source)],
+    ) -> Result<Vec<Inserted>, NodeError> {
+        let (outcomes, reevaluation) =
+            self.inner
+                .trust
+                .ingest(&self.inner.store, records, unix_now())?;
+        self.after_reevaluation(&reevaluation)?;
+        Ok(outcomes)
+    }
+
+    /// Bring the index in line after records moved, and tell the peers
+    /// about records released from quarantine (gossip does not carry them).
+    fn after_reevaluation(
+        &self,
+        reevaluation: &crate::trust::Reevaluation,
+    ) -> Result<(), NodeError> {
+        self.refresh_index(&reevaluation.refresh)?;
+        if reevaluation.released > 0 {
+            self.inner.wake.notify_one();
+            if let Some(p2p) = self.p2p() {
+                p2p.sync_all();
+            }
+        }
+        Ok(())
     }
 
     /// Store verified records: through the group-commit queue when the node
@@ -365,10 +455,7 @@ impl Node {
         let outcomes = self.ingest_quietly(records).await?;
         if let Some(p2p) = p2p {
             for (i, record) in announced {
-                if matches!(
-                    outcomes.get(i),
-                    Some(Inserted::Head { .. } | Inserted::History { .. })
-                ) {
+                if outcomes.get(i).is_some_and(Inserted::is_new) {
                     p2p.announce(&record);
                 }
             }
@@ -474,6 +561,12 @@ impl Node {
             let node = self.clone();
             let cancel = cancel.clone();
             tasks.spawn(async move { indexer_loop(node, cancel).await });
+        }
+        // Trust upkeep: labels expire, hourly quotas reset.
+        {
+            let node = self.clone();
+            let cancel = cancel.clone();
+            tasks.spawn(async move { trust_upkeep(node, cancel).await });
         }
         // Federation: the swarm task, stopped by the same token.
         let settings = crate::p2p::P2pSettings::from_config(&self.inner.config)?;
@@ -638,7 +731,7 @@ fn group_commit(node: Node, mut queue: mpsc::Receiver<IngestJob>) {
             .iter()
             .flat_map(|j| j.records.iter().cloned())
             .collect();
-        match node.inner.store.insert_batch(&records, unix_now()) {
+        match node.judge_and_store(&records) {
             Ok(outcomes) => {
                 let mut outcomes = outcomes.into_iter();
                 for job in jobs {
@@ -655,6 +748,42 @@ fn group_commit(node: Node, mut queue: mpsc::Receiver<IngestJob>) {
                     let _ = job.reply.send(Err(message.clone()));
                 }
             }
+        }
+    }
+}
+
+/// How often the trust policy's upkeep runs.
+const TRUST_UPKEEP: Duration = Duration::from_secs(60);
+
+/// Every minute: forget refused ids whose hour is over (so that
+/// reconciliation fetches them again), re-evaluate the circle (labels
+/// expire), and recompute the documents of initiatives whose label or
+/// statement expired since the last round.
+async fn trust_upkeep(node: Node, cancel: CancellationToken) {
+    let mut last = unix_now();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(TRUST_UPKEEP) => {}
+        }
+        let worker = node.clone();
+        let since = last;
+        let done = tokio::task::spawn_blocking(move || -> Result<u64, NodeError> {
+            let now = unix_now();
+            let store = &worker.inner.store;
+            store.expire_refused(now, false)?;
+            let mut reevaluation = worker.inner.trust.reevaluate(store, now)?;
+            reevaluation
+                .refresh
+                .extend(crate::trust::endorse::expired_subjects(store, since, now)?);
+            worker.after_reevaluation(&reevaluation)?;
+            Ok(now)
+        })
+        .await;
+        match done {
+            Ok(Ok(now)) => last = now,
+            Ok(Err(e)) => tracing::warn!(error = %e, "trust upkeep failed; retrying in a minute"),
+            Err(_) => return,
         }
     }
 }

@@ -382,6 +382,34 @@ impl P2pHandle {
         )
     }
 
+    /// Reconcile with every connected peer now, without waiting (after
+    /// records were released from quarantine: gossip does not carry them).
+    pub fn sync_all(&self) {
+        let peers: Vec<PeerId> = self
+            .shared
+            .state
+            .lock()
+            .map(|s| s.peers.keys().copied().collect())
+            .unwrap_or_default();
+        for peer in peers {
+            let _ = self
+                .shared
+                .commands
+                .send(swarm::Command::Sync { peer, reply: None });
+        }
+    }
+
+    /// Disconnect a blocked hub's node and refuse its connections (or, with
+    /// `blocked = false`, accept them again).
+    pub fn set_hub_blocked(&self, hub: &HubId, blocked: bool) {
+        if let Some(peer) = peer_of(hub) {
+            let _ = self
+                .shared
+                .commands
+                .send(swarm::Command::HubBlocked { peer, blocked });
+        }
+    }
+
     /// Gossip the records a local client just stored (publish, HTTP,
     /// import through the running node). Records from peers are gossiped by
     /// gossipsub itself once validated.
@@ -439,8 +467,8 @@ pub async fn status_json(node: &Node) -> serde_json::Value {
     }
     let worker = node.clone();
     let set = tokio::task::spawn_blocking(move || {
-        let change = worker.store().last_change().ok()?;
-        let items = worker.store().head_items().ok()?;
+        let change = worker.store().sync_version().ok()?;
+        let items = worker.store().sync_items().ok()?;
         sync::HeadSet::new(change, items).ok()
     })
     .await

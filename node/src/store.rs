@@ -28,9 +28,11 @@ use essaim_protocol::{Address, RecordId, SignedRecord};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 mod federation;
+mod trust;
 pub use federation::PeerRow;
 mod mirrors;
 pub use mirrors::{Attempt, MirrorRow, MirrorState};
+pub use trust::{HELD_BLOCKED, HELD_QUARANTINE, HeldHub, Refusal, Standing, StandingRow, Verdict};
 
 /// Versioned schema migrations: index `i` brings the schema from version `i`
 /// to `i + 1`. Never edit a released migration; append a new one.
@@ -91,6 +93,8 @@ const MIGRATIONS: &[&str] = &[
         docs         TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (hub, slug, repo)
     ) WITHOUT ROWID;",
+    // 4: the trust policy (see `store/trust.rs`).
+    trust::MIGRATION,
 ];
 
 /// Why the store could not do what was asked.
@@ -143,7 +147,8 @@ pub enum Source {
 }
 
 impl Source {
-    fn as_text(&self) -> String {
+    /// How the store writes it (`publish`, `http`, `import`, `peer:<id>`).
+    pub fn as_text(&self) -> String {
         match self {
             Source::Publish => "publish".into(),
             Source::Http => "http".into(),
@@ -166,8 +171,21 @@ pub enum Inserted {
         /// Its change number.
         change: u64,
     },
-    /// Already stored.
+    /// Already stored (or already waiting in quarantine).
     Duplicate,
+    /// Kept aside by the trust policy: stored in quarantine, not indexed,
+    /// not relayed, until the operator follows (or blocks) its hub.
+    Quarantined,
+    /// Refused by the trust policy (not stored).
+    Refused(Refusal),
+}
+
+impl Inserted {
+    /// Whether the record is newly stored as a version (head or history):
+    /// what is indexed and relayed.
+    pub fn is_new(&self) -> bool {
+        matches!(self, Inserted::Head { .. } | Inserted::History { .. })
+    }
 }
 
 /// A record as stored, with where it came from.
@@ -292,95 +310,107 @@ impl Store {
         records: &[(SignedRecord, Source)],
         received_at: u64,
     ) -> Result<Vec<Inserted>, StoreError> {
-        let mut conn = self.writer.lock().map_err(|_| StoreError::Damaged {
-            id: String::new(),
-            reason: "a previous write panicked".into(),
-        })?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction().map_err(self.err())?;
         let mut outcomes = Vec::with_capacity(records.len());
-        {
-            let mut exists = tx
-                .prepare_cached("SELECT 1 FROM records WHERE id = ?1")
-                .map_err(self.err())?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO records (id, payload, sig, author, kind, addr_kind, slug, seq,
-                         created, subject, received_at, source)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )
-                .map_err(self.err())?;
-            let mut head = tx
-                .prepare_cached(
-                    "SELECT r.seq, r.id FROM heads h JOIN records r ON r.change = h.change
-                     WHERE h.author = ?1 AND h.addr_kind = ?2 AND h.slug = ?3",
-                )
-                .map_err(self.err())?;
-            let mut set_head = tx
-                .prepare_cached(
-                    "INSERT INTO heads (author, addr_kind, slug, change) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (author, addr_kind, slug) DO UPDATE SET change = excluded.change",
-                )
-                .map_err(self.err())?;
-            for (record, source) in records {
-                let id = record.id();
-                if exists.exists(params![&id.0[..]]).map_err(self.err())? {
-                    outcomes.push(Inserted::Duplicate);
-                    continue;
-                }
-                let body = record.body();
-                let address = record.address();
-                let author = address.author.to_string();
-                let subject = match body {
-                    essaim_protocol::Body::Endorsement(e) => Some(e.subject.to_string()),
-                    _ => None,
-                };
-                insert
-                    .execute(params![
-                        &id.0[..],
-                        record.payload(),
-                        &record.sig()[..],
-                        author,
-                        body.kind().code(),
-                        address.kind.code(),
-                        address.slug.as_str(),
-                        body.seq() as i64,
-                        body.created() as i64,
-                        subject,
-                        received_at as i64,
-                        source.as_text(),
-                    ])
-                    .map_err(self.err())?;
-                let change = tx.last_insert_rowid() as u64;
-                let current: Option<(i64, Vec<u8>)> = head
-                    .query_row(
-                        params![author, address.kind.code(), address.slug.as_str()],
-                        |row| Ok((row.get(0)?, row.get(1)?)),
-                    )
-                    .optional()
-                    .map_err(self.err())?;
-                let wins = match current {
-                    None => true,
-                    Some((seq, head_id)) => {
-                        (body.seq(), &id.0[..]) > (seq as u64, head_id.as_slice())
-                    }
-                };
-                if wins {
-                    set_head
-                        .execute(params![
-                            author,
-                            address.kind.code(),
-                            address.slug.as_str(),
-                            change as i64
-                        ])
-                        .map_err(self.err())?;
-                    outcomes.push(Inserted::Head { change });
-                } else {
-                    outcomes.push(Inserted::History { change });
-                }
-            }
+        for (record, source) in records {
+            outcomes.push(self.insert_in(&tx, record, &source.as_text(), received_at)?);
         }
         tx.commit().map_err(self.err())?;
         Ok(outcomes)
+    }
+
+    /// The writer connection.
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        self.writer.lock().map_err(|_| StoreError::Damaged {
+            id: String::new(),
+            reason: "a previous write panicked".into(),
+        })
+    }
+
+    /// Insert one record in the writer's transaction `tx` and move its
+    /// address's head if it wins (last writer wins).
+    fn insert_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        record: &SignedRecord,
+        source: &str,
+        received_at: u64,
+    ) -> Result<Inserted, StoreError> {
+        let mut exists = tx
+            .prepare_cached("SELECT 1 FROM records WHERE id = ?1")
+            .map_err(self.err())?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO records (id, payload, sig, author, kind, addr_kind, slug, seq,
+                     created, subject, received_at, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .map_err(self.err())?;
+        let mut head = tx
+            .prepare_cached(
+                "SELECT r.seq, r.id FROM heads h JOIN records r ON r.change = h.change
+                 WHERE h.author = ?1 AND h.addr_kind = ?2 AND h.slug = ?3",
+            )
+            .map_err(self.err())?;
+        let mut set_head = tx
+            .prepare_cached(
+                "INSERT INTO heads (author, addr_kind, slug, change) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (author, addr_kind, slug) DO UPDATE SET change = excluded.change",
+            )
+            .map_err(self.err())?;
+        let id = record.id();
+        if exists.exists(params![&id.0[..]]).map_err(self.err())? {
+            return Ok(Inserted::Duplicate);
+        }
+        let body = record.body();
+        let address = record.address();
+        let author = address.author.to_string();
+        let subject = match body {
+            essaim_protocol::Body::Endorsement(e) => Some(e.subject.to_string()),
+            _ => None,
+        };
+        insert
+            .execute(params![
+                &id.0[..],
+                record.payload(),
+                &record.sig()[..],
+                author,
+                body.kind().code(),
+                address.kind.code(),
+                address.slug.as_str(),
+                body.seq() as i64,
+                body.created() as i64,
+                subject,
+                received_at as i64,
+                source,
+            ])
+            .map_err(self.err())?;
+        let change = tx.last_insert_rowid() as u64;
+        let current: Option<(i64, Vec<u8>)> = head
+            .query_row(
+                params![author, address.kind.code(), address.slug.as_str()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err())?;
+        let wins = match current {
+            None => true,
+            Some((seq, head_id)) => (body.seq(), &id.0[..]) > (seq as u64, head_id.as_slice()),
+        };
+        if wins {
+            set_head
+                .execute(params![
+                    author,
+                    address.kind.code(),
+                    address.slug.as_str(),
+                    change as i64
+                ])
+                .map_err(self.err())?;
+            Ok(Inserted::Head { change })
+        } else {
+            Ok(Inserted::History { change })
+        }
     }
 
     /// The head record at an address, if any (it may be a retraction).
@@ -577,10 +607,7 @@ impl Store {
 
     /// Checkpoint the WAL into the database file (at shutdown).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        let conn = self.writer.lock().map_err(|_| StoreError::Damaged {
-            id: String::new(),
-            reason: "a previous write panicked".into(),
-        })?;
+        let conn = self.writer()?;
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(self.err())
     }

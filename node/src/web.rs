@@ -51,6 +51,26 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "/api/v1/publish",
         "sign and publish a record as this hub (operator)",
     ),
+    (
+        "GET",
+        "/api/v1/trust",
+        "the trust policy: mode, followed, blocked, trusted hubs, quarantine",
+    ),
+    (
+        "POST",
+        "/api/v1/trust",
+        "follow, unfollow, block, unblock a hub; accept or reject its quarantine (operator)",
+    ),
+    (
+        "POST",
+        "/api/v1/endorse",
+        "sign an endorsement as this hub, or revoke one (operator)",
+    ),
+    (
+        "GET",
+        "/api/v1/suggest",
+        "initiatives that could be replicated in a territory, with reasons",
+    ),
 ];
 
 /// Largest request body: a JSON view, or a draft.
@@ -198,9 +218,15 @@ where
     let is_ui = ui::is_ui_path(&segments);
     // Writes as this hub need the operator: refuse before reading a body.
     if method == Method::POST {
-        if (segments == ["api", "v1", "publish"] || segments == ["api", "v1", "mirrors", "sync"])
-            && !api::is_operator(node, &headers)
-        {
+        let operator_only = matches!(
+            segments
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["api", "v1", "publish" | "trust" | "endorse"] | ["api", "v1", "mirrors", "sync"]
+        );
+        if operator_only && !api::is_operator(node, &headers) {
             return api::unauthorized();
         }
         if is_ui && ui::post_needs_session(&segments) && !ui::has_session(ui, &headers) {

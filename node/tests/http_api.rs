@@ -560,7 +560,8 @@ struct Reply {
 
 /// An HTTP client of the test node that checks every answer against the spec.
 struct Api {
-    base: String,
+    /// Where requests go (a test may point it at a second node).
+    base: std::sync::Mutex<String>,
     agent: ureq::Agent,
     contract: Contract,
 }
@@ -573,14 +574,15 @@ impl Api {
             .build()
             .new_agent();
         Api {
-            base: format!("http://{}", node.addr),
+            base: std::sync::Mutex::new(format!("http://{}", node.addr)),
             agent,
             contract: Contract::load(),
         }
     }
 
     fn send(&self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-        let url = format!("{}{target}", self.base);
+        let base = self.base.lock().unwrap().clone();
+        let url = format!("{base}{target}");
         let result = match method {
             "GET" | "DELETE" => {
                 let mut request = if method == "GET" {
@@ -871,6 +873,7 @@ fn the_api_keeps_its_contract() {
     records_paging(&api, &node);
     ingest(&api);
     publish(&api, &node);
+    trust(&api, &node);
     routing(&api);
     mirrors(&api, &node);
     hostile_bodies(&api, &node);
@@ -1620,4 +1623,192 @@ fn hostile_bodies(api: &Api, node: &TestNode) {
     at_limit[0] = b'{';
     let answer = api.post("/api/v1/records", "application/json", &at_limit);
     assert_error(&answer, 400, "bad_view", None);
+}
+
+// ---------------------------------------------------------------------------
+// Trust: policy state and changes, endorsements, suggestions, and the
+// policy's answers to ingested records.
+
+fn trust(api: &Api, node: &TestNode) {
+    let authorization = format!("Bearer {}", node.token);
+    let json_headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", authorization.as_str()),
+    ];
+    let state = api.ok("/api/v1/trust");
+    assert_eq!(state["policy"]["mode"], "open");
+    assert_eq!(state["own"], node.hub.as_str());
+    let (status, _) = api.get("/api/v1/trust?mode=open");
+    assert_eq!(status, 400);
+
+    // Changes need the operator; bodies are checked.
+    let blocked = HubKey::from_seed(&[71; 32]);
+    let change = json!({"action": "block", "hub": blocked.hub_id().short()}).to_string();
+    let (status, _) = api.post("/api/v1/trust", "application/json", change.as_bytes());
+    assert_eq!(status, 401);
+    let (status, answer) = api.call("POST", "/api/v1/trust", &json_headers, b"{\"action\": 3}");
+    assert_eq!(status, 400, "{answer}");
+    let (status, answer) = api.call(
+        "POST",
+        "/api/v1/trust",
+        &json_headers,
+        br#"{"action": "befriend", "hub": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"}"#,
+    );
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (400, Some("action"))
+    );
+    let (status, answer) = api.call(
+        "POST",
+        "/api/v1/trust",
+        &json_headers,
+        br#"{"action": "follow", "hub": "<script>"}"#,
+    );
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (400, Some("hub"))
+    );
+    let too_large = |target: &str| {
+        let head = format!(
+            "POST {target} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            node.addr,
+            node.token,
+            MAX_BODY_BYTES + 1
+        );
+        let (reply, _, _) = raw_exchange(node.addr, head, vec![b"{".to_vec()]);
+        let value = api.contract.check("POST", target, &reply);
+        assert_error(&(reply.status, value), 413, "too_large", None);
+    };
+    too_large("/api/v1/trust");
+    let (status, state) = api.call("POST", "/api/v1/trust", &json_headers, change.as_bytes());
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(
+        state["blocked"][0]["hub"],
+        blocked.hub_id().to_string().as_str()
+    );
+
+    // A blocked hub's record: 403.
+    let now = essaim_node::unix_now();
+    let record_of = |key: &HubKey, slug: &str| {
+        let body = Body::from_json(json!({
+            "v": 1, "kind": "initiative", "author": key.hub_id().to_string(), "slug": slug,
+            "seq": 1, "created": now - 10, "name": format!("Essai {slug}"),
+            "summary": {"fr": "Un essai."}, "themes": ["culture"], "origin": "com:69123",
+            "stage": "emergence",
+        }))
+        .unwrap();
+        essaim_protocol::sign(body, key, now).unwrap()
+    };
+    let view = serde_json::to_vec(&record_of(&blocked, "bloquee").to_json_view()).unwrap();
+    let (status, answer) = api.post("/api/v1/records", "application/json", &view);
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (403, Some("blocked"))
+    );
+
+    // A hub over its hourly quota (100 in the test node): 429.
+    let spammer = HubKey::from_seed(&[72; 32]);
+    for i in 0..100 {
+        let record = record_of(&spammer, &format!("spam-{i}"));
+        let (status, _) = api.post("/api/v1/records", "application/cbor", &record.to_envelope());
+        assert_eq!(status, 201);
+    }
+    let record = record_of(&spammer, "spam-100");
+    let (status, answer) = api.post("/api/v1/records", "application/cbor", &record.to_envelope());
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (429, Some("hourly-quota"))
+    );
+
+    // Endorsements: the operator's, checked field by field.
+    let subject = format!("{}/spam-1", spammer.hub_id().short());
+    let endorse = |body: serde_json::Value| {
+        api.call(
+            "POST",
+            "/api/v1/endorse",
+            &json_headers,
+            body.to_string().as_bytes(),
+        )
+    };
+    let (status, _) = api.post(
+        "/api/v1/endorse",
+        "application/json",
+        json!({"subject": subject, "type": "recommendation"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 401);
+    let (status, answer) = endorse(json!({"subject": subject, "type": "label"}));
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (400, Some("label"))
+    );
+    let (status, _) = endorse(json!({"revoke": format!("{}/endorsement/nope", node.short_hub())}));
+    assert_eq!(status, 404);
+    too_large("/api/v1/endorse");
+    let (status, label) = endorse(json!({
+        "subject": subject, "type": "label", "label": "French Impact — Pionnier", "until": "2099-12-31"
+    }));
+    assert_eq!(status, 201, "{label}");
+    let (status, again) = api.call(
+        "POST",
+        "/api/v1/records",
+        &[("Content-Type", "application/json")],
+        serde_json::to_string(&label["record"]).unwrap().as_bytes(),
+    );
+    assert_eq!(
+        (status, again["outcome"].as_str()),
+        (200, Some("duplicate"))
+    );
+    let address = label["address"].as_str().unwrap().to_owned();
+    let short = address.strip_prefix("did:key:").unwrap();
+    let (status, revoked) = endorse(json!({"revoke": short}));
+    assert_eq!(status, 201, "{revoked}");
+    assert_eq!(revoked["record"]["body"]["revoked"], true);
+    // The same endorsement posted again: already stored.
+    let (status, _) = api.call(
+        "POST",
+        "/api/v1/records",
+        &[("Content-Type", "application/json")],
+        serde_json::to_string(&revoked["record"])
+            .unwrap()
+            .as_bytes(),
+    );
+    assert_eq!(status, 200);
+    // Suggestions for a territory.
+    let report = api.ok("/api/v1/suggest?territory=dep:33");
+    assert_eq!(report["territory"], "dep:33");
+    assert!(report["candidates"].as_u64().unwrap() > 0);
+    let (status, _) = api.get("/api/v1/suggest?territory=dep:999");
+    assert_eq!(status, 400);
+    let (status, _) = api.get("/api/v1/suggest?territory=FR");
+    assert_eq!(status, 400);
+
+    // In web-of-trust mode, an unknown hub's record waits in quarantine: 202.
+    let mut wot = TestNode::spawn_with(|config| {
+        config.trust_mode = essaim_node::config::TrustMode::WebOfTrust;
+    });
+    let home = api.base.lock().unwrap().clone();
+    *api.base.lock().unwrap() = format!("http://{}", wot.addr);
+    let stranger = HubKey::from_seed(&[73; 32]);
+    let record = record_of(&stranger, "inconnue");
+    let (status, answer) = api.post("/api/v1/records", "application/cbor", &record.to_envelope());
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (202, Some("quarantined")),
+        "{answer}"
+    );
+    let state = api.ok("/api/v1/trust");
+    assert!(
+        state["quarantine"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["hub"] == stranger.hub_id().to_string().as_str()),
+        "{state}"
+    );
+    *api.base.lock().unwrap() = home;
+    if let Some(Err(e)) = wot.stop() {
+        panic!("{e}");
+    }
 }

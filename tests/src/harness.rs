@@ -49,9 +49,15 @@ pub struct TestNode {
     /// Listen on the in-process memory transport (`/memory/N`) instead of
     /// TCP: for simulations with many nodes in one process.
     pub memory: Option<u64>,
+    /// The `[trust]` section of its configuration (default [`OPEN_TRUST`]).
+    pub trust: String,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
+
+/// The default `[trust]` section of test nodes: open mode, quotas far above
+/// what tests send (records flow freely between test nodes).
+pub const OPEN_TRUST: &str = "mode = \"open\"\nquota_per_hour = 1000000\nquota_total = 1000000\n";
 
 /// Configuration text for a test node: loopback only, no mdns; with a fixed
 /// port, the node also announces its address in its hub record.
@@ -71,10 +77,11 @@ fn config_text(node: &TestNode, bootstrap: &[Multiaddr]) -> String {
         None => "[]".into(),
     };
     format!(
-        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = {listen}\nannounce = {announce}\nmdns = false\ndiscover = {}\nbootstrap = [{}]\n{}\n[trust]\nmode = \"open\"\n[mirror]\nenabled = false\n",
+        "[http]\nlisten = \"127.0.0.1:0\"\n[p2p]\nlisten = {listen}\nannounce = {announce}\nmdns = false\ndiscover = {}\nbootstrap = [{}]\n{}\n[trust]\n{}[mirror]\nenabled = false\n",
         node.discover,
         list.join(", "),
         node.p2p_extra,
+        node.trust,
     )
 }
 
@@ -88,7 +95,19 @@ impl TestNode {
     /// [`TestNode::spawn`], choosing whether the node dials the peers kad
     /// finds (off: it stays connected to exactly the peers the test chose).
     pub async fn spawn_with(name: &str, bootstrap: &[Multiaddr], discover: bool) -> TestNode {
+        TestNode::spawn_trusting(name, bootstrap, discover, OPEN_TRUST).await
+    }
+
+    /// [`TestNode::spawn_with`], with this `[trust]` section (`trust` is the
+    /// section's body, e.g. `mode = "web-of-trust"\n`).
+    pub async fn spawn_trusting(
+        name: &str,
+        bootstrap: &[Multiaddr],
+        discover: bool,
+        trust: &str,
+    ) -> TestNode {
         let mut node = TestNode::create(name, discover).await;
+        node.trust = trust.to_owned();
         node.start(bootstrap).await;
         node
     }
@@ -118,6 +137,7 @@ impl TestNode {
             listens: true,
             p2p_extra: String::new(),
             memory: None,
+            trust: OPEN_TRUST.to_owned(),
             running: None,
             _dir: dir,
         }

@@ -14,6 +14,7 @@ mod pages;
 mod publish;
 mod safety;
 mod search;
+mod territory;
 
 use std::path::PathBuf;
 

@@ -20,6 +20,7 @@ fn init(data: &Path, name: &str) {
         "ruche",
     ]);
     assert!(out.status.success(), "{out:?}");
+    crate::util::open_trust(data);
 }
 
 fn status(node: &RunningNode) -> Value {

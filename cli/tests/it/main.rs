@@ -10,4 +10,5 @@ mod federation;
 mod logs;
 mod mirror;
 mod node;
+mod trust;
 mod util;

@@ -216,3 +216,20 @@ pub(crate) fn post(
         serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
     ))
 }
+
+/// Put a data directory's node in open trust mode (every valid record
+/// admitted within quotas), for tests about something else than trust: the
+/// default, web-of-trust, keeps unknown hubs' records in quarantine.
+pub(crate) fn open_trust(data: &Path) {
+    let path = data.join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("# mode = \"web-of-trust\""),
+        "the config template changed"
+    );
+    std::fs::write(
+        &path,
+        text.replace("# mode = \"web-of-trust\"", "mode = \"open\""),
+    )
+    .unwrap();
+}

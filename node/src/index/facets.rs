@@ -33,7 +33,7 @@ const FIELD: &str = "facets";
 #[derive(Default, Debug)]
 pub(super) struct Tally {
     pub(super) docs: u64,
-    counts: [HashMap<String, u64>; 6],
+    counts: [HashMap<String, u64>; 7],
 }
 
 /// The collector; see the module documentation.
@@ -269,7 +269,7 @@ impl Tally {
     }
 
     pub(super) fn into_facets(self) -> Facets {
-        let [theme, territory, stage, licence, hub, label] = &self.counts;
+        let [theme, territory, stage, licence, hub, label, labeller] = &self.counts;
         Facets {
             theme: top(theme, MAX_FACET_VALUES),
             territory: territories(territory),
@@ -277,6 +277,7 @@ impl Tally {
             licence: top(licence, MAX_FACET_VALUES),
             hub: top(hub, MAX_FACET_VALUES),
             label: top(label, MAX_FACET_VALUES),
+            labelled_by: top(labeller, MAX_FACET_VALUES),
         }
     }
 }

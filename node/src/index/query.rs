@@ -259,7 +259,15 @@ pub(super) fn filter_query(
             false => format!("did:key:{h}"),
         })
         .collect();
-    let kinds: [(&str, usize, Vec<Facet>); 6] = [
+    let labellers: Vec<String> = filters
+        .labelled_by
+        .iter()
+        .map(|h| match h.starts_with("did:") {
+            true => h.clone(),
+            false => format!("did:key:{h}"),
+        })
+        .collect();
+    let kinds: [(&str, usize, Vec<Facet>); 7] = [
         (
             "themes",
             filters.themes.len(),
@@ -285,6 +293,11 @@ pub(super) fn filter_query(
             "labels",
             filters.labels.len(),
             flat(FacetKind::Label, &filters.labels),
+        ),
+        (
+            "labelled_by",
+            labellers.len(),
+            flat(FacetKind::Labeller, &labellers),
         ),
     ];
     let mut required: Vec<Box<dyn Query>> = Vec::new();

@@ -23,7 +23,7 @@ use super::InitiativeDoc;
 
 /// Version of the layout below (fields, analyzers, facet paths), written
 /// into every commit's payload.
-pub(super) const LAYOUT_VERSION: u64 = 3;
+pub(super) const LAYOUT_VERSION: u64 = 4;
 
 /// Tokens of this many bytes or more are dropped (same rule as tantivy's
 /// default analyzer): they are identifiers or garbage, not words.
@@ -111,16 +111,18 @@ pub(super) enum FacetKind {
     Licence,
     Hub,
     Label,
+    Labeller,
 }
 
 impl FacetKind {
-    pub(super) const ALL: [FacetKind; 6] = [
+    pub(super) const ALL: [FacetKind; 7] = [
         FacetKind::Theme,
         FacetKind::Territory,
         FacetKind::Stage,
         FacetKind::Licence,
         FacetKind::Hub,
         FacetKind::Label,
+        FacetKind::Labeller,
     ];
 
     /// The first step of this kind's facet paths.
@@ -132,6 +134,7 @@ impl FacetKind {
             FacetKind::Licence => "licence",
             FacetKind::Hub => "hub",
             FacetKind::Label => "label",
+            FacetKind::Labeller => "labeller",
         }
     }
 }
@@ -361,6 +364,7 @@ pub(super) fn to_document(
         (FacetKind::Licence, &doc.licences[..]),
         (FacetKind::Hub, std::slice::from_ref(&doc.hub)),
         (FacetKind::Label, &doc.labels[..]),
+        (FacetKind::Labeller, &doc.labellers[..]),
     ];
     for (kind, values) in flat {
         facets.extend(values.iter().filter_map(|v| flat_facet(kind, v)));

@@ -34,7 +34,7 @@ use super::{
     RECORDS_TOPIC, Shared, State, SyncSummary, hub_of,
 };
 use crate::node::Node;
-use crate::store::{Inserted, Source};
+use crate::store::Source;
 use crate::unix_now;
 
 /// Connections kept open without traffic (gossipsub alone does not keep a
@@ -94,6 +94,11 @@ pub(super) enum Command {
         summary: SyncSummary,
     },
     Strike(PeerId),
+    /// The operator blocked (or unblocked) the hub whose node this is.
+    HubBlocked {
+        peer: PeerId,
+        blocked: bool,
+    },
 }
 
 #[derive(NetworkBehaviour)]
@@ -333,6 +338,8 @@ struct Runner {
     syncing: HashMap<PeerId, Vec<oneshot::Sender<SyncSummary>>>,
     targets: Vec<Target>,
     banned: HashMap<PeerId, Instant>,
+    /// Nodes of hubs the operator blocked: refused until unblocked.
+    hub_blocked: HashSet<PeerId>,
     strikes: HashMap<PeerId, u32>,
     validations: Arc<Semaphore>,
     inbound: Arc<Semaphore>,
@@ -474,6 +481,7 @@ pub(super) async fn start(
         syncing: HashMap::new(),
         targets,
         banned: HashMap::new(),
+        hub_blocked: HashSet::new(),
         strikes: HashMap::new(),
         validations: Arc::new(Semaphore::new(MAX_VALIDATIONS)),
         inbound: Arc::new(Semaphore::new(MAX_INBOUND_SYNC)),
@@ -497,6 +505,24 @@ pub(super) async fn start(
             () = super::publish_endpoints(node_for_endpoints) => {}
         }
     });
+    // Nodes of blocked hubs are refused from the start.
+    let store_node = runner.node.clone();
+    let blocked = tokio::task::spawn_blocking(move || store_node.store().standings())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    for row in blocked {
+        if row.standing == crate::store::Standing::Blocked
+            && let Ok(hub) = essaim_protocol::HubId::parse_lenient(&row.hub)
+            && let Some(peer) = super::peer_of(&hub)
+        {
+            let _ = shared.commands.send(Command::HubBlocked {
+                peer,
+                blocked: true,
+            });
+        }
+    }
     tasks.spawn(runner.run(cancel));
     Ok(P2pHandle { shared })
 }
@@ -544,13 +570,15 @@ pub(super) async fn head_set(node: &Node, shared: &Arc<Shared>) -> Result<Arc<He
     let node = node.clone();
     let shared = shared.clone();
     tokio::task::spawn_blocking(move || {
+        // Heads, plus the ids held aside or refused by the trust policy, so
+        // that peers do not offer them again at every round.
         let change = node
             .store()
-            .last_change()
+            .sync_version()
             .map_err(|e| SyncError::Local(e.to_string()))?;
         shared.heads.get(change, || {
             node.store()
-                .head_items()
+                .sync_items()
                 .map_err(|e| SyncError::Local(e.to_string()))
         })
     })
@@ -614,9 +642,12 @@ impl Runner {
                 self.ban(peer, "its gossip score fell below the graylist threshold");
             }
         }
+        let hub_blocked = &self.hub_blocked;
         self.banned.retain(|peer, until| {
             if *until <= now {
-                self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
+                if !hub_blocked.contains(peer) {
+                    self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
+                }
                 false
             } else {
                 true
@@ -800,6 +831,15 @@ impl Runner {
                     };
                     let _ = node.store().peer_synced(&summary.peer, &result, summary.at);
                 });
+            }
+            Command::HubBlocked { peer, blocked } => {
+                if blocked {
+                    tracing::info!(%peer, "the operator blocked this peer's hub: disconnecting it");
+                    self.hub_blocked.insert(peer);
+                    self.swarm.behaviour_mut().blocked.block_peer(peer);
+                } else if self.hub_blocked.remove(&peer) && !self.banned.contains_key(&peer) {
+                    self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+                }
             }
             Command::Strike(peer) => {
                 let strikes = self.strikes.entry(peer).or_default();
@@ -1108,10 +1148,11 @@ impl Runner {
                         .ingest(vec![(record, Source::Peer(source.to_string()))])
                         .await
                     {
+                        // Quarantined, refused by the trust policy, or
+                        // already known: not forwarded (Ignore, not Reject:
+                        // the relaying peer did nothing wrong).
                         Ok(outcomes) => match outcomes.first() {
-                            Some(Inserted::Head { .. } | Inserted::History { .. }) => {
-                                MessageAcceptance::Accept
-                            }
+                            Some(outcome) if outcome.is_new() => MessageAcceptance::Accept,
                             _ => MessageAcceptance::Ignore,
                         },
                         Err(e) => {
@@ -1238,10 +1279,7 @@ async fn serve(
                 .await
             {
                 Ok(outcomes) => SyncResponse::Pushed {
-                    accepted: outcomes
-                        .iter()
-                        .filter(|o| !matches!(o, Inserted::Duplicate))
-                        .count() as u32,
+                    accepted: outcomes.iter().filter(|o| o.is_new()).count() as u32,
                     rejected: rejected as u32,
                 },
                 Err(e) => {
@@ -1491,10 +1529,7 @@ async fn session(
             .ingest(records.into_iter().map(|r| (r, source.clone())).collect())
             .await
             .map_err(|e| SyncError::Local(e.to_string()))?;
-        summary.fetched += outcomes
-            .iter()
-            .filter(|o| !matches!(o, Inserted::Duplicate))
-            .count() as u64;
+        summary.fetched += outcomes.iter().filter(|o| o.is_new()).count() as u64;
         claims.release_all();
     }
 

@@ -58,6 +58,13 @@ pub(super) async fn dispatch(node: &Node, request: Request) -> Response {
         (&Method::GET, ["api", "v1", "records"]) => records(node, &request).await,
         (&Method::POST, ["api", "v1", "records"]) => ingest(node, &request).await,
         (&Method::POST, ["api", "v1", "publish"]) => publish(node, &request).await,
+        (&Method::GET, ["api", "v1", "trust"]) => match only_known(&request, &[]) {
+            Ok(()) => trust_state(node).await,
+            Err(e) => Err(e),
+        },
+        (&Method::POST, ["api", "v1", "trust"]) => trust_change(node, &request).await,
+        (&Method::POST, ["api", "v1", "endorse"]) => endorse(node, &request).await,
+        (&Method::GET, ["api", "v1", "suggest"]) => suggest(node, &request).await,
         (_, path) => {
             let allowed: Vec<&str> = super::ROUTES
                 .iter()
@@ -275,6 +282,7 @@ pub(crate) fn search_request(request: &Request) -> Result<SearchRequest> {
             "licence" => filters.licences.push(value.clone()),
             "hub" => filters.hubs.push(value.clone()),
             "label" => filters.labels.push(value.clone()),
+            "labelled_by" => filters.labelled_by.push(value.clone()),
             "territory" => filters.territories.push(
                 Territory::parse(value).map_err(|e| ApiError::param("territory", e.to_string()))?,
             ),
@@ -282,7 +290,7 @@ pub(crate) fn search_request(request: &Request) -> Result<SearchRequest> {
                 return Err(ApiError::param(
                     other,
                     format!(
-                        "unknown parameter `{other}`: use q, theme, territory, stage, licence, hub, label, sort, limit, offset"
+                        "unknown parameter `{other}`: use q, theme, territory, stage, licence, hub, label, labelled_by, sort, limit, offset"
                     ),
                 ));
             }
@@ -565,6 +573,38 @@ fn outcome_response(record: &SignedRecord, inserted: Inserted) -> Response {
         Inserted::Head { .. } => (StatusCode::CREATED, "head"),
         Inserted::History { .. } => (StatusCode::CREATED, "history"),
         Inserted::Duplicate => (StatusCode::OK, "duplicate"),
+        Inserted::Quarantined => (StatusCode::ACCEPTED, "quarantined"),
+        Inserted::Refused(refusal) => {
+            let (status, message) = match refusal {
+                crate::trust::Refusal::Blocked => (
+                    StatusCode::FORBIDDEN,
+                    "this node's operator blocked the record's hub: its records are refused",
+                ),
+                crate::trust::Refusal::HourlyQuota => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "the record's hub sent more records in the last hour than this node accepts: try again in an hour",
+                ),
+                crate::trust::Refusal::TotalQuota => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "the record's hub has as many records on this node as it accepts from a hub it does not follow",
+                ),
+                crate::trust::Refusal::QuarantineFull => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "this node's quarantine is full: try again later, or ask its operator to follow the record's hub",
+                ),
+            };
+            let mut response = error(status, refusal.code(), message, None);
+            if matches!(
+                refusal,
+                crate::trust::Refusal::HourlyQuota | crate::trust::Refusal::QuarantineFull
+            ) {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from_static("3600"),
+                );
+            }
+            return response;
+        }
     };
     json_response(
         status,
@@ -662,4 +702,291 @@ async fn publish(node: &Node, request: &Request) -> Result {
         PublishError::Node(e) => ApiError::internal(e),
     })?;
     Ok(outcome_response(&record, inserted))
+}
+
+/// `GET /api/v1/trust`: the policy and who is in it.
+async fn trust_state(node: &Node) -> Result {
+    let worker = node.clone();
+    let value = blocking(move || trust_json(&worker).map_err(ApiError::internal)).await?;
+    Ok(json_response(StatusCode::OK, &value))
+}
+
+/// The trust state as JSON (also what `POST /api/v1/trust` answers).
+pub(crate) fn trust_json(node: &Node) -> std::result::Result<Value, crate::node::NodeError> {
+    let store = node.store();
+    let circle = node.circle()?;
+    let standings = store.standings()?;
+    let held = store.held_hubs()?;
+    let refused = store.refused_counts()?;
+    let mut hubs: Vec<HubId> = circle.trusted.keys().copied().collect();
+    hubs.extend(circle.blocked.iter().copied());
+    hubs.extend(
+        held.iter()
+            .filter_map(|h| HubId::parse_lenient(&h.hub).ok()),
+    );
+    let names = hub_names(store, &hubs)?;
+    let name = |hub: &str| names.get(hub).cloned();
+    let since = |hub: &str| standings.iter().find(|s| s.hub == hub).map(|s| s.since);
+    Ok(json!({
+        "policy": node.trust().policy(),
+        "own": node.hub_id().to_string(),
+        "followed": circle.followed.iter().filter(|h| **h != node.hub_id()).map(|h| {
+            let id = h.to_string();
+            json!({"hub": id, "name": name(&id), "since": since(&id)})
+        }).collect::<Vec<_>>(),
+        "blocked": circle.blocked.iter().map(|h| {
+            let id = h.to_string();
+            json!({"hub": id, "name": name(&id), "since": since(&id)})
+        }).collect::<Vec<_>>(),
+        "trusted": circle.trusted.iter().map(|(h, t)| {
+            let id = h.to_string();
+            json!({"hub": id, "name": name(&id), "depth": t.depth, "via": t.via.map(|v| v.to_string())})
+        }).collect::<Vec<_>>(),
+        "quarantine": held.iter().filter(|h| h.reason == crate::store::HELD_QUARANTINE).map(|h| {
+            json!({"hub": h.hub, "name": name(&h.hub), "records": h.records,
+                   "first_received": h.first_received, "last_received": h.last_received})
+        }).collect::<Vec<_>>(),
+        "held_blocked": held.iter().filter(|h| h.reason == crate::store::HELD_BLOCKED).map(|h| {
+            json!({"hub": h.hub, "records": h.records})
+        }).collect::<Vec<_>>(),
+        "refused": refused.iter().map(|(hub, reason, count)| {
+            json!({"hub": hub, "reason": reason, "records": count})
+        }).collect::<Vec<_>>(),
+    }))
+}
+
+/// Hub names from their profiles, for the hubs that have one here or in quarantine.
+fn hub_names(
+    store: &crate::store::Store,
+    hubs: &[HubId],
+) -> std::result::Result<std::collections::HashMap<String, String>, crate::store::StoreError> {
+    let mut names = std::collections::HashMap::new();
+    for hub in hubs {
+        let id = hub.to_string();
+        if names.contains_key(&id) {
+            continue;
+        }
+        let address = Address {
+            author: *hub,
+            kind: Kind::Hub,
+            slug: "profile".parse().expect("`profile` is a valid slug"),
+        };
+        let body = match store.head(&address)? {
+            Some(head) => Some(head.record.body().clone()),
+            // A hub waiting in quarantine: its profile is there too.
+            None => store
+                .held_records(&id, 200)?
+                .into_iter()
+                .map(|r| r.record.body().clone())
+                .find(|b| matches!(b, Body::Hub(_))),
+        };
+        if let Some(Body::Hub(profile)) = body {
+            names.insert(id, profile.name);
+        }
+    }
+    Ok(names)
+}
+
+/// What `POST /api/v1/trust` takes.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustChange {
+    action: String,
+    hub: String,
+}
+
+/// A trust action on a hub, as the CLI, the API and the UI name them.
+pub(crate) fn apply_trust_action(
+    node: &Node,
+    action: &str,
+    hub: &str,
+) -> std::result::Result<crate::trust::Reevaluation, (StatusCode, &'static str, String)> {
+    use crate::trust::Standing;
+    let bad = |field: &str, message: String| {
+        let _ = field;
+        (StatusCode::BAD_REQUEST, "bad_parameter", message)
+    };
+    let hub = crate::trust::parse_hub(hub).map_err(|m| bad("hub", m))?;
+    let standing = match action {
+        "follow" | "accept" | "unblock-and-follow" => Some(Standing::Followed),
+        "block" | "reject" => Some(Standing::Blocked),
+        "unfollow" | "unblock" => None,
+        other => {
+            return Err(bad(
+                "action",
+                format!(
+                    "`{other}` is not a trust action: follow, unfollow, block, unblock, accept or reject"
+                ),
+            ));
+        }
+    };
+    if hub == node.hub_id() {
+        return Err(bad(
+            "hub",
+            "this is this node's own hub: it is always trusted".to_owned(),
+        ));
+    }
+    // Unfollowing a blocked hub, or unblocking a followed one, changes nothing.
+    let current = node
+        .store()
+        .standings()
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .into_iter()
+        .find(|s| s.hub == hub.to_string())
+        .map(|s| s.standing);
+    let standing = match (action, current) {
+        ("unfollow", Some(Standing::Blocked)) | ("unblock", Some(Standing::Followed)) => current,
+        _ => standing,
+    };
+    node.set_standing(&hub, standing)
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+/// `POST /api/v1/trust` (operator).
+async fn trust_change(node: &Node, request: &Request) -> Result {
+    let change: TrustChange = serde_json::from_slice(&request.body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            format!("the body must be {{\"action\": \"follow\", \"hub\": \"z6Mk…\"}}: {e}"),
+        )
+    })?;
+    let worker = node.clone();
+    let value = blocking(move || {
+        let done = apply_trust_action(&worker, &change.action, &change.hub).map_err(
+            |(status, code, message)| {
+                if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    ApiError::internal(message)
+                } else {
+                    ApiError {
+                        field: Some(
+                            if code == "bad_parameter" && message.contains("trust action") {
+                                "action"
+                            } else {
+                                "hub"
+                            }
+                            .to_owned(),
+                        ),
+                        ..ApiError::new(status, code, message)
+                    }
+                }
+            },
+        )?;
+        let mut state = trust_json(&worker).map_err(ApiError::internal)?;
+        state["changed"] = json!({"released": done.released, "held": done.held});
+        Ok(state)
+    })
+    .await?;
+    Ok(json_response(StatusCode::OK, &value))
+}
+
+/// Sign an endorsement (or a revocation) as this hub and publish it.
+pub(crate) async fn endorse_as_operator(
+    node: &Node,
+    revoke: Option<&str>,
+    request: Option<crate::trust::endorse::EndorseRequest>,
+) -> std::result::Result<(SignedRecord, Inserted), crate::trust::endorse::EndorseError> {
+    use crate::trust::endorse;
+    let now = unix_now();
+    let seq = crate::unix_now_ms();
+    let body = match (revoke, request) {
+        (Some(address), _) => {
+            let address = endorse::parse_endorsement_address(address)?;
+            let worker = node.clone();
+            let own = node.hub_id();
+            tokio::task::spawn_blocking(move || {
+                endorse::revoke(worker.store(), own, &address, now, seq)
+            })
+            .await
+            .map_err(|e| endorse::EndorseError::NotFound(e.to_string()))??
+        }
+        (None, Some(request)) => endorse::build(&request, node.hub_id(), now, seq)?,
+        (None, None) => {
+            return Err(endorse::EndorseError::Field {
+                field: "type",
+                message: "say what to endorse, or `revoke`".into(),
+            });
+        }
+    };
+    node.publish(body).await.map_err(|e| match e {
+        PublishError::Record(e) => endorse::EndorseError::Record(e),
+        PublishError::Node(e) => endorse::EndorseError::NotFound(e.to_string()),
+    })
+}
+
+/// `POST /api/v1/endorse` (operator).
+async fn endorse(node: &Node, request: &Request) -> Result {
+    let mut map: serde_json::Map<String, Value> =
+        serde_json::from_slice(&request.body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("the body must be a JSON object (see specs/http-api.yaml): {e}"),
+            )
+        })?;
+    let revoke = match map.remove("revoke") {
+        None => None,
+        Some(Value::String(address)) if map.is_empty() => Some(address),
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "`revoke` comes alone, with the address of the endorsement to withdraw as text",
+            ));
+        }
+    };
+    let parsed = match revoke {
+        Some(_) => None,
+        None => Some(
+            serde_json::from_value::<crate::trust::endorse::EndorseRequest>(Value::Object(map))
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.to_string()))?,
+        ),
+    };
+    match endorse_as_operator(node, revoke.as_deref(), parsed).await {
+        Ok((record, inserted)) => Ok(outcome_response(&record, inserted)),
+        Err(crate::trust::endorse::EndorseError::Record(e)) => Err(ApiError::record(&e)),
+        Err(e @ crate::trust::endorse::EndorseError::NotFound(_)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError {
+            field: e.field().map(str::to_owned),
+            ..ApiError::new(StatusCode::BAD_REQUEST, "bad_parameter", e.to_string())
+        }),
+    }
+}
+
+/// The ranking for a territory (blocking: reads the store).
+pub(crate) fn territory_report(
+    node: &Node,
+    territory: &Territory,
+) -> std::result::Result<crate::trust::suggest::TerritoryReport, crate::node::NodeError> {
+    let now = unix_now();
+    let circle = node.circle()?;
+    let catalogue = crate::trust::suggest::Catalogue::load(node.store(), now)?;
+    Ok(crate::trust::suggest::suggest(
+        &catalogue, &circle, territory,
+    ))
+}
+
+/// `GET /api/v1/suggest?territory=dep:69`.
+async fn suggest(node: &Node, request: &Request) -> Result {
+    only_known(request, &["territory"])?;
+    only_once(request, &["territory"])?;
+    let text = request
+        .param("territory")
+        .ok_or_else(|| ApiError::param("territory", "give a territory: ?territory=dep:69"))?;
+    let territory =
+        Territory::parse(text).map_err(|e| ApiError::param("territory", e.to_string()))?;
+    if territory == Territory::NATIONAL {
+        return Err(ApiError::param(
+            "territory",
+            "choose a région, a département or a commune (FR covers everything)",
+        ));
+    }
+    let worker = node.clone();
+    let report =
+        blocking(move || territory_report(&worker, &territory).map_err(ApiError::internal)).await?;
+    Ok(json_response(StatusCode::OK, &report))
 }

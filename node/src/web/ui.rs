@@ -13,6 +13,7 @@
 //! the security headers.
 
 mod assets;
+mod endorse;
 mod hubs;
 mod i18n;
 mod initiative;
@@ -24,6 +25,8 @@ mod node_page;
 mod publish;
 mod search;
 mod session;
+mod territory;
+mod trust;
 
 use std::time::Instant;
 
@@ -63,7 +66,7 @@ pub(super) fn is_ui_path(segments: &[String]) -> bool {
 pub(super) fn post_needs_session(segments: &[String]) -> bool {
     matches!(
         segments.first().map(String::as_str),
-        Some("publish" | "logout")
+        Some("publish" | "logout" | "trust" | "endorse")
     )
 }
 
@@ -181,7 +184,8 @@ impl Ctx {
         // and publish forms are the operator's): never stored by any cache.
         let private = self.session.is_some()
             || self.path.starts_with("/login")
-            || self.path.starts_with("/publish");
+            || self.path.starts_with("/publish")
+            || self.path.starts_with("/trust");
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static(if private {
@@ -330,6 +334,11 @@ pub(super) async fn dispatch(
         (&Method::POST, ["logout"]) => publish::logout(state, &ctx, &request),
         (&Method::GET, ["publish"]) => publish::form(node, &ctx).await,
         (&Method::POST, ["publish"]) => publish::submit(node, &ctx, &request).await,
+        (&Method::GET, ["trust"]) => trust::page(node, &ctx).await,
+        (&Method::POST, ["trust"]) => trust::submit(node, &ctx, &request).await,
+        (&Method::POST, ["endorse"]) => endorse::submit(node, &ctx, &request).await,
+        (&Method::GET, ["territoire"]) => territory::index(&ctx).await,
+        (&Method::GET, ["territoire", code]) => territory::page(node, &ctx, code).await,
         (&Method::GET, ["assets", name]) => assets::serve(name),
         (&Method::GET, _) => ctx.error_page(
             StatusCode::NOT_FOUND,
@@ -347,8 +356,8 @@ pub(super) async fn dispatch(
                 ),
             );
             let allow = match segments.as_slice() {
-                ["login" | "publish"] => "GET, HEAD, POST",
-                ["logout"] => "POST",
+                ["login" | "publish" | "trust"] => "GET, HEAD, POST",
+                ["logout" | "endorse"] => "POST",
                 _ => "GET, HEAD",
             };
             response

@@ -37,6 +37,12 @@ impl SampleNode {
     /// Initialise a hub in a temporary directory, load the sample
     /// catalogue, index it, and serve it on `127.0.0.1:0`.
     pub(crate) fn spawn() -> SampleNode {
+        SampleNode::spawn_with(|_| {})
+    }
+
+    /// [`SampleNode::spawn`], the configuration adjusted by `adjust` after
+    /// the test defaults (open mode, loopback).
+    pub(crate) fn spawn_with(adjust: impl FnOnce(&mut essaim_node::config::Config)) -> SampleNode {
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::locate(Some(dir.path().join("hub"))).unwrap();
         let now = essaim_node::unix_now();
@@ -52,6 +58,12 @@ impl SampleNode {
             config.mdns = false;
             // The sample catalogue's repositories are on the internet.
             config.mirror_enabled = false;
+            // The sample catalogue's hubs are not followed: open mode
+            // admits them (the trust tests cover web-of-trust).
+            config.trust_mode = essaim_node::config::TrustMode::Open;
+            // Low enough for a test to reach, above any sample hub's records.
+            config.trust_quota_per_hour = 100;
+            adjust(config);
         })
         .unwrap();
         let records: Vec<SignedRecord> = catalogue::sample(now)

@@ -191,11 +191,14 @@ fn network(essaim: &Path, n: usize, records: usize, poll: Duration) -> Value {
             .output()
             .expect("essaim init runs");
         assert!(out.status.success(), "essaim init: {out:?}");
-        // The sample's repository is on the internet: no mirrors here.
-        let config = data.join("config.toml");
-        let text = std::fs::read_to_string(&config).expect("config.toml");
-        std::fs::write(&config, text.replace("# enabled = true", "enabled = false"))
-            .expect("config.toml written");
+        // Every hub's records reach every node: open mode, quotas above
+        // what the benchmark publishes; the sample's repository is on the
+        // internet: no mirrors here.
+        std::fs::write(
+            data.join("config.toml"),
+            "[trust]\nmode = \"open\"\nquota_per_hour = 10000000\nquota_total = 10000000\n[mirror]\nenabled = false\n",
+        )
+        .expect("config written");
         let bootstrap = (i > 0).then(|| addresses[pick(i as u64, i)].clone());
         let node = Process::start(essaim, &data, bootstrap.as_deref());
         // The listen address is known once the swarm has bound it.

@@ -2,3 +2,4 @@
 //! harness of `essaim_tests::harness`.
 
 mod federation;
+mod trust;

@@ -107,6 +107,11 @@ fn a_hostile_record_runs_nothing() {
     let hub_record = std::fs::read(hub_dir.join("hub-record.json")).unwrap();
     let hub: Value = serde_json::from_slice(&hub_record).unwrap();
     let hub = hub["body"]["author"].as_str().unwrap().to_owned();
+    // The demo runs in web-of-trust mode: its operator follows the hub
+    // first (with `essaim follow`, through the running node), else its
+    // records would wait in quarantine.
+    let out = essaim(&["follow", &hub, "--data-dir", demo.data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
     ingest(&demo, "the hostile hub", &hub_record);
 
     // What validation keeps out: a javascript: URL cannot even be signed.

@@ -133,6 +133,10 @@ fn load_list(node: &Node) -> Result<Vec<Row>, String> {
 
 /// What a hub's page shows.
 struct HubPage {
+    /// Funding statements about each of its initiatives (valid ones), and
+    /// what the initiatives seek.
+    funding_received: Vec<essaim_protocol::record::Endorsement>,
+    funding_sought: u64,
     profile: Option<StoredRecord>,
     initiatives: Vec<StoredRecord>,
     issued: Vec<StoredRecord>,
@@ -167,8 +171,28 @@ fn load_hub(node: &Node, hub: HubId) -> Result<HubPage, StoreError> {
         }
     }
     hubs.extend(view::endorsements(&received).iter().map(|(_, e)| e.author));
+    let now = unix_now();
+    let mut funding_received = Vec::new();
+    let mut funding_sought = 0u64;
+    for head in &initiatives {
+        if let Body::Initiative(i) = head.record.body() {
+            funding_sought = funding_sought
+                .saturating_add(i.needs.as_ref().and_then(|n| n.funding_cents).unwrap_or(0));
+            for stored in store.endorsements_of(&head.record.address().to_string())? {
+                if let Body::Endorsement(e) = stored.record.body()
+                    && e.endorsement == essaim_protocol::vocab::EndorsementType::Funding
+                    && Validity::of(e, now) == Validity::Valid
+                {
+                    hubs.push(e.author);
+                    funding_received.push(e.clone());
+                }
+            }
+        }
+    }
     let names = view::hub_names(store, hubs)?;
     Ok(HubPage {
+        funding_received,
+        funding_sought,
         profile,
         initiatives,
         issued,
@@ -308,6 +332,34 @@ fn render(node: &Node, ctx: &Ctx, id: HubId, title: &str, loaded: &HubPage) -> M
                                     }
                                 }
                             }
+                        }
+                    }
+                    @let funds: Vec<&essaim_protocol::record::Endorsement> = issued
+                        .iter()
+                        .filter(|(_, e)| e.endorsement == essaim_protocol::vocab::EndorsementType::Funding && Validity::of(e, now) == Validity::Valid)
+                        .map(|(_, e)| *e)
+                        .collect();
+                    @if !funds.is_empty() {
+                        section #funds aria-labelledby="h-funds" {
+                            h2 #h-funds { (ctx.t("Ce qu'il finance", "What it funds")) }
+                            ul.funded-list {
+                                @for e in &funds {
+                                    li {
+                                        strong { (view::subject_link(ctx, &loaded.names, &loaded.subjects, &e.subject)) }
+                                        " — " (view::euros(ctx.lang, e.amount_cents.unwrap_or(0)))
+                                        @if let Some(p) = &e.programme { ", « " (p) " »" }
+                                        @if let Some(t) = &e.territory { ", " (view::territory(ctx, t)) }
+                                    }
+                                }
+                            }
+                            (super::endorse::funding_table(ctx, &funds, None))
+                        }
+                    }
+                    @if !loaded.funding_received.is_empty() || loaded.funding_sought > 0 {
+                        section #initiatives-funding aria-labelledby="h-initiatives-funding" {
+                            h2 #h-initiatives-funding { (ctx.t("Besoins et financements de ses initiatives", "Needs and funding of its initiatives")) }
+                            @let received: Vec<&essaim_protocol::record::Endorsement> = loaded.funding_received.iter().collect();
+                            (super::endorse::funding_table(ctx, &received, (loaded.funding_sought > 0).then_some(loaded.funding_sought)))
                         }
                     }
                     @if !received.is_empty() {

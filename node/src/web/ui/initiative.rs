@@ -262,6 +262,25 @@ fn render(
     let summary = pick(ctx, &initiative.summary);
     let description = pick(ctx, &initiative.description);
     let own = address.author == node.hub_id() && ctx.is_operator();
+    let fundings: Vec<&essaim_protocol::record::Endorsement> = endorsements
+        .iter()
+        .filter(|(_, e)| {
+            e.endorsement == EndorsementType::Funding && Validity::of(e, now) == Validity::Valid
+        })
+        .map(|(_, e)| *e)
+        .collect();
+    let mut timeline: Vec<_> = endorsements
+        .iter()
+        .filter(|(_, e)| {
+            e.endorsement == EndorsementType::Replication && Validity::of(e, now) == Validity::Valid
+        })
+        .map(|(_, e)| *e)
+        .collect();
+    timeline.sort_by_key(|e| e.created);
+    let born = loaded
+        .history
+        .first()
+        .map_or(initiative.created, |h| h.record.body().created());
     let map_territories: Vec<&Territory> = std::iter::once(&initiative.origin)
         .chain(&initiative.territories)
         .chain(replications.iter().map(|(_, t)| *t))
@@ -438,6 +457,20 @@ fn render(
                                 (super::map::mini_map(ctx, &view::departement_codes(map_territories)))
                             }
                         }
+                        h3 #h-timeline { (ctx.t("Chronologie de l'essaimage", "Replication timeline")) }
+                        ol #timeline .timeline aria-labelledby="h-timeline" {
+                            li {
+                                (view::date(ctx, born)) " — " (ctx.t("publiée, née à ", "published, born in ")) (view::territory(ctx, &initiative.origin))
+                            }
+                            @for e in &timeline {
+                                li.replication {
+                                    (view::date(ctx, e.created)) " — "
+                                    @if let Some(t) = &e.territory { (ctx.t("essaimée à ", "replicated in ")) (view::territory(ctx, t)) }
+                                    @if let Some(carrier) = &e.carrier { (ctx.t(", portée par ", ", carried by ")) (carrier) }
+                                    " " span.muted { (ctx.t("(attesté par ", "(attested by ")) (hub_link(ctx, &loaded.names, &e.author)) ")" }
+                                }
+                            }
+                        }
                     }
                     section #impact aria-labelledby="h-impact" {
                         h2 #h-impact { (ctx.t("Impact mesuré", "Measured impact")) }
@@ -483,6 +516,10 @@ fn render(
                                 }
                             },
                         }
+                    }
+                    section #funding aria-labelledby="h-funding" {
+                        h2 #h-funding { (ctx.t("Financements", "Funding")) }
+                        (super::endorse::funding_table(ctx, &fundings, initiative.needs.as_ref().and_then(|n| n.funding_cents)))
                     }
                     section #repositories aria-labelledby="h-repositories" {
                         h2 #h-repositories { (ctx.t("Code source", "Source code")) }
@@ -560,11 +597,15 @@ fn render(
                                             span class=(format!("status status-{}", validity.code())) { (validity.label(ctx)) }
                                             (signed_mark(ctx, record))
                                         }
+                                        @if ctx.is_operator() && e.author == node.hub_id() && validity != Validity::Revoked {
+                                            (super::endorse::revoke_button(ctx, &record.record.address()))
+                                        }
                                     }
                                 }
                             }
                         }
                     }
+                    @if ctx.is_operator() { (super::endorse::form(ctx, address)) }
                 }
                 aside.record-side aria-label=(ctx.t("Contacts et provenance", "Contacts and provenance")) {
                     section #carrier aria-labelledby="h-carrier" {

@@ -14,6 +14,8 @@ pub(crate) enum Nav {
     Map,
     /// The hubs.
     Hubs,
+    /// "Pour mon territoire".
+    Territory,
     /// This node.
     Node,
     /// Publishing (and the login).
@@ -69,6 +71,11 @@ pub(super) fn page(ctx: &Ctx, title: &str, active: Nav, body: Markup) -> Markup 
         (Nav::Search, "/", ctx.t("Rechercher", "Search")),
         (Nav::Map, "/map", ctx.t("Carte", "Map")),
         (Nav::Hubs, "/hubs", ctx.t("Hubs", "Hubs")),
+        (
+            Nav::Territory,
+            "/territoire",
+            ctx.t("Mon territoire", "My territory"),
+        ),
         (Nav::Node, "/node", ctx.t("Ce nœud", "This node")),
         (Nav::Publish, "/publish", ctx.t("Publier", "Publish")),
     ];

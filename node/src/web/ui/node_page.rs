@@ -130,6 +130,14 @@ fn render(
                     dd { (env!("CARGO_PKG_VERSION")) }
                     dt { (ctx.t("En marche depuis", "Up for")) }
                     dd { (uptime(ctx, node.uptime().as_secs())) }
+                    dt { (ctx.t("Confiance", "Trust")) }
+                    dd #trust-mode {
+                        (match config.trust_mode {
+                            crate::config::TrustMode::Open => ctx.t("mode ouvert (quotas par hub)", "open mode (quotas per hub)"),
+                            crate::config::TrustMode::WebOfTrust => ctx.t("toile de confiance", "web of trust"),
+                        })
+                        " · " a href="/trust" { (ctx.t("hubs suivis, bloqués, quarantaine (opérateur)", "followed, blocked hubs, quarantine (operator)")) }
+                    }
                     @if ctx.is_operator() {
                         dt { (ctx.t("Dossier de données", "Data directory")) }
                         dd { code #data-dir { (node.data_dir().root().display()) } " " span.muted { (ctx.t("(visible par l'opérateur seulement)", "(shown to the operator only)")) } }

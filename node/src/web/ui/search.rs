@@ -57,6 +57,7 @@ fn hub_names(node: &Node, response: &SearchResponse) -> HashMap<String, String> 
         .facets
         .hub
         .iter()
+        .chain(&response.facets.labelled_by)
         .any(|h| !cache.names.contains_key(&h.value));
     if missing
         && cache
@@ -83,6 +84,7 @@ fn hub_names(node: &Node, response: &SearchResponse) -> HashMap<String, String> 
         .iter()
         .map(|h| h.hub.as_str())
         .chain(response.facets.hub.iter().map(|h| h.value.as_str()))
+        .chain(response.facets.labelled_by.iter().map(|h| h.value.as_str()))
         .filter_map(|id| Some((id.to_owned(), cache.names.get(id)?.clone())))
         .collect()
 }
@@ -113,7 +115,7 @@ pub(super) fn value_label(lang: Lang, facet: Facet, value: &str) -> String {
         Facet::Theme => Theme::from_code(value).map_or(value, |t| t.label(lang)),
         Facet::Stage => Stage::from_code(value).map_or(value, |s| s.label(lang)),
         Facet::Territory => Territory::parse(value).map_or(value, |t| t.name()),
-        Facet::Hub => {
+        Facet::Hub | Facet::LabelledBy => {
             let cache = match HUB_NAMES.lock() {
                 Ok(cache) => cache,
                 Err(poisoned) => poisoned.into_inner(),
@@ -157,7 +159,7 @@ impl View<'_> {
     /// A facet value for people, in the page's language.
     fn value_label(&self, facet: Facet, value: &str) -> String {
         match facet {
-            Facet::Hub => self.hub_name(value),
+            Facet::Hub | Facet::LabelledBy => self.hub_name(value),
             _ => value_label(self.lang(), facet, value),
         }
     }
@@ -410,6 +412,7 @@ impl View<'_> {
                 (self.facet(Facet::Licence, &f.licence))
                 (self.facet(Facet::Hub, &f.hub))
                 (self.facet(Facet::Label, &f.label))
+                (self.facet(Facet::LabelledBy, &f.labelled_by))
             }
         }
     }

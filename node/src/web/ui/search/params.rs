@@ -35,17 +35,20 @@ pub(in crate::web::ui) enum Facet {
     Hub,
     /// Label name.
     Label,
+    /// Hub id of a label's issuer ("labellisée par").
+    LabelledBy,
 }
 
 impl Facet {
     /// Every kind, in the order the page shows them.
-    pub(in crate::web::ui) const ALL: [Facet; 6] = [
+    pub(in crate::web::ui) const ALL: [Facet; 7] = [
         Facet::Theme,
         Facet::Territory,
         Facet::Stage,
         Facet::Licence,
         Facet::Hub,
         Facet::Label,
+        Facet::LabelledBy,
     ];
 
     /// The query parameter (and `data-facet`).
@@ -57,6 +60,7 @@ impl Facet {
             Facet::Licence => "licence",
             Facet::Hub => "hub",
             Facet::Label => "label",
+            Facet::LabelledBy => "labelled_by",
         }
     }
 
@@ -68,11 +72,12 @@ impl Facet {
     pub(in crate::web::ui) fn title(self, lang: Lang) -> &'static str {
         let (fr, en) = match self {
             Facet::Theme => ("Thème", "Theme"),
-            Facet::Territory => ("Territoire", "Territory"),
+            Facet::Territory => ("Déployée dans", "Deployed in"),
             Facet::Stage => ("Stade", "Stage"),
             Facet::Licence => ("Licence", "Licence"),
             Facet::Hub => ("Hub", "Hub"),
             Facet::Label => ("Label", "Label"),
+            Facet::LabelledBy => ("Labellisée par", "Labelled by"),
         };
         match lang {
             Lang::Fr => fr,
@@ -222,9 +227,10 @@ impl SearchParams {
             Facet::Theme => Theme::from_code(value).map(|t| t.code().to_owned()),
             Facet::Stage => Stage::from_code(value).map(|s| s.code().to_owned()),
             Facet::Territory => Territory::parse(value).ok().map(|t| t.to_string()),
-            Facet::Licence | Facet::Hub | Facet::Label => (value.len() <= MAX_VALUE_BYTES
-                && !value.chars().any(char::is_control))
-            .then(|| value.to_owned()),
+            Facet::Licence | Facet::Hub | Facet::Label | Facet::LabelledBy => {
+                (value.len() <= MAX_VALUE_BYTES && !value.chars().any(char::is_control))
+                    .then(|| value.to_owned())
+            }
         };
         let Some(canonical) = canonical else {
             self.problems.push(Problem::UnknownValue {
@@ -265,6 +271,7 @@ impl SearchParams {
                 Facet::Licence => &mut filters.licences,
                 Facet::Hub => &mut filters.hubs,
                 Facet::Label => &mut filters.labels,
+                Facet::LabelledBy => &mut filters.labelled_by,
                 Facet::Territory => {
                     if let Ok(t) = Territory::parse(value) {
                         filters.territories.push(t);
