@@ -266,6 +266,8 @@ impl TestNode {
                 c.mirror_allow_http = true;
                 c.mirror_allow_loopback = true;
                 c.mirror_timeout_secs = 60;
+                // The initiatives are signed by hubs these nodes do not follow.
+                c.trust_mode = essaim_node::config::TrustMode::Open;
                 adjust(c);
             })
         })

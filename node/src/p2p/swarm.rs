@@ -317,6 +317,10 @@ struct Circuit {
     delay: Duration,
 }
 
+/// How long after a peer's subscription a node checks whether a record it
+/// could not gossip reached that peer by reconciliation.
+const RESYNC_DELAY: Duration = Duration::from_secs(2);
+
 /// Relays chosen by the node itself when autonat finds it unreachable.
 const AUTO_RELAYS: usize = 2;
 
@@ -357,6 +361,11 @@ struct Runner {
     unsent_since: Option<Instant>,
     /// Peers to reconcile with again once the running session ends.
     sync_again: HashSet<PeerId>,
+    /// Peers to reconcile with at a time, unless a session touched them since
+    /// [`Runner::unsent_since`].
+    resync_due: Vec<(Instant, PeerId)>,
+    /// When a reconciliation with each peer last started, either side.
+    last_contact: HashMap<PeerId, Instant>,
 }
 
 pub(super) async fn start(
@@ -494,6 +503,8 @@ pub(super) async fn start(
         listeners: HashSet::new(),
         unsent_since: None,
         sync_again: HashSet::new(),
+        resync_due: Vec::new(),
+        last_contact: HashMap::new(),
     };
     runner.listen_on_relays();
     runner.publish_relays();
@@ -629,6 +640,27 @@ impl Runner {
             }
         }
         self.listen_on_relays();
+        // Peers that subscribed after a record found no one to gossip to:
+        // reconcile with those no session touched since (one running
+        // already may have read the head set before the record: after it).
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.resync_due)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.resync_due = later;
+        for (_, peer) in due {
+            let unsent = self.unsent_since;
+            let touched = self
+                .last_contact
+                .get(&peer)
+                .is_some_and(|at| unsent.is_some_and(|u| *at > u));
+            if touched || !self.swarm.is_connected(&peer) {
+                continue;
+            }
+            if self.syncing.contains_key(&peer) {
+                self.sync_again.insert(peer);
+            }
+            self.start_sync(peer, None);
+        }
         // Peers whose score fell below the graylist threshold are dropped.
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         for peer in peers {
@@ -853,6 +885,9 @@ impl Runner {
 
     fn start_sync(&mut self, peer: PeerId, reply: Option<oneshot::Sender<SyncSummary>>) {
         let running = self.syncing.contains_key(&peer);
+        if !running {
+            self.last_contact.insert(peer, Instant::now());
+        }
         let waiting = self.syncing.entry(peer).or_default();
         if let Some(reply) = reply {
             waiting.push(reply);
@@ -922,6 +957,7 @@ impl Runner {
                 self.dialled.remove(&connection_id);
                 if num_established == 0 {
                     self.relay_capable.remove(&peer_id);
+                    self.last_contact.remove(&peer_id);
                     if let Ok(mut state) = self.shared.state.lock() {
                         state.peers.remove(&peer_id);
                     }
@@ -1018,12 +1054,10 @@ impl Runner {
                     .unsent_since
                     .is_some_and(|at| at.elapsed() < self.sync_interval);
                 if recent {
-                    // A session already running may have read the head set
-                    // before the record: run another one after it.
-                    if self.syncing.contains_key(&peer_id) {
-                        self.sync_again.insert(peer_id);
-                    }
-                    self.start_sync(peer_id, None);
+                    // The new peer's own reconciliation (the dialer starts
+                    // one) may carry the record already: look again shortly.
+                    self.resync_due
+                        .push((Instant::now() + RESYNC_DELAY, peer_id));
                 } else {
                     self.unsent_since = None;
                 }
@@ -1175,7 +1209,12 @@ impl Runner {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
                     request, channel, ..
-                } => self.answer(peer, request, channel),
+                } => {
+                    if matches!(request, SyncRequest::Reconcile(_)) {
+                        self.last_contact.insert(peer, Instant::now());
+                    }
+                    self.answer(peer, request, channel)
+                }
                 request_response::Message::Response {
                     request_id,
                     response,
