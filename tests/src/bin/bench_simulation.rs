@@ -233,7 +233,12 @@ fn main() {
         .expect("a runtime");
     let results: Vec<Value> = sizes
         .into_iter()
-        .map(|n| runtime.block_on(network(n)))
+        .map(|n| {
+            let result = runtime.block_on(network(n));
+            // Each network as soon as it is measured (a larger one may not end).
+            eprintln!("{result}");
+            result
+        })
         .collect();
     println!(
         "{}",
