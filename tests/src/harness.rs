@@ -337,6 +337,42 @@ impl Drop for TestNode {
     }
 }
 
+/// A deterministic choice in `0..n` from a seed (benchmarks pick the same
+/// nodes run after run).
+pub fn pick(seed: u64, n: usize) -> usize {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(seed.to_be_bytes());
+    (u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % n as u64) as usize
+}
+
+/// Hand `record` to node `from` as a client would (it is gossiped once its
+/// transaction commits), then poll every node until each stores it or
+/// `bound` passes: per node, the milliseconds from the hand-over to the
+/// record being there (`None`: not within the bound).
+pub async fn spread(
+    nodes: &[TestNode],
+    from: usize,
+    record: &SignedRecord,
+    bound: Duration,
+) -> Vec<Option<f64>> {
+    let start = Instant::now();
+    nodes[from]
+        .node()
+        .ingest(vec![(record.clone(), essaim_node::store::Source::Http)])
+        .await
+        .expect("stored");
+    let mut arrived: Vec<Option<f64>> = vec![None; nodes.len()];
+    arrived[from] = Some(0.0);
+    while arrived.iter().any(Option::is_none) && start.elapsed() < bound {
+        for (i, node) in nodes.iter().enumerate() {
+            if arrived[i].is_none() && node.has(record).await {
+                arrived[i] = Some(start.elapsed().as_secs_f64() * 1_000.0);
+            }
+        }
+    }
+    arrived
+}
+
 /// The body of a test initiative by `author` (a hub id), searchable by its
 /// slug's words.
 pub fn initiative_body(author: &str, slug: &str, seq: u64) -> Body {

@@ -24,14 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use essaim_tests::harness::pick;
 use essaim_tests::{machine, round};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-
-fn pick(seed: u64, n: usize) -> usize {
-    let h = Sha256::digest(seed.to_be_bytes());
-    (u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % n as u64) as usize
-}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()

@@ -14,18 +14,11 @@
 
 use std::time::{Duration, Instant};
 
-use essaim_node::store::Source;
-use essaim_tests::harness::{TestNode, initiative};
+use essaim_tests::harness::{TestNode, initiative, pick, spread};
 use essaim_tests::{machine, round};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const RECORDS: usize = 30;
-
-fn pick(seed: u64, n: usize) -> usize {
-    let h = Sha256::digest(seed.to_be_bytes());
-    (u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % n as u64) as usize
-}
 
 async fn network(n: usize) -> Value {
     let started = Instant::now();
@@ -46,32 +39,16 @@ async fn network(n: usize) -> Value {
     let mut per_record_max: Vec<f64> = Vec::new();
     for r in 0..RECORDS {
         let from = pick(1_000 + r as u64, n);
-        // Signed here and handed to the node as a client would: it is
-        // gossiped as soon as its transaction commits.
-        let publisher = nodes[from].node();
         let record = initiative(
-            publisher.key(),
+            nodes[from].node().key(),
             &format!("propagation-{n}-{r}"),
             essaim_node::unix_now() - 1,
         );
-        let start = Instant::now();
-        publisher
-            .ingest(vec![(record.clone(), Source::Http)])
-            .await
-            .expect("stored");
-        let mut arrived: Vec<Option<f64>> = vec![None; n];
-        arrived[from] = Some(0.0);
-        while arrived.iter().any(Option::is_none) {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "record {r} did not reach every node within 60 s"
-            );
-            for (i, node) in nodes.iter().enumerate() {
-                if arrived[i].is_none() && node.has(&record).await {
-                    arrived[i] = Some(start.elapsed().as_secs_f64() * 1_000.0);
-                }
-            }
-        }
+        let arrived = spread(&nodes, from, &record, Duration::from_secs(60)).await;
+        assert!(
+            arrived.iter().all(Option::is_some),
+            "record {r} did not reach every node within 60 s"
+        );
         let times: Vec<f64> = arrived.into_iter().flatten().collect();
         per_record_max.push(times.iter().copied().fold(0.0, f64::max));
         latencies_ms.extend(times);

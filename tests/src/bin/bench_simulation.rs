@@ -24,22 +24,15 @@
 
 use std::time::{Duration, Instant};
 
-use essaim_node::store::Source;
-use essaim_tests::harness::{TestNode, initiative};
+use essaim_tests::harness::{TestNode, initiative, pick, spread};
 use essaim_tests::{machine, round};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const GOSSIPED: usize = 20;
 const CAUGHT_UP: usize = 50;
 /// The bound on any one convergence; a network that misses it is reported
 /// as not converged.
 const BOUND: Duration = Duration::from_secs(60);
-
-fn pick(seed: u64, n: usize) -> usize {
-    let h = Sha256::digest(seed.to_be_bytes());
-    (u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % n as u64) as usize
-}
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -94,26 +87,12 @@ async fn network(n: usize) -> Value {
     let mut gossip_converged = true;
     for r in 0..GOSSIPED {
         let from = pick(10_000 + r as u64, n);
-        let publisher = nodes[from].node();
         let record = initiative(
-            publisher.key(),
+            nodes[from].node().key(),
             &format!("simulation-{n}-{r}"),
             essaim_node::unix_now() - 1,
         );
-        let start = Instant::now();
-        publisher
-            .ingest(vec![(record.clone(), Source::Http)])
-            .await
-            .expect("stored");
-        let mut arrived: Vec<Option<f64>> = vec![None; n];
-        arrived[from] = Some(0.0);
-        while arrived.iter().any(Option::is_none) && start.elapsed() < BOUND {
-            for (i, node) in nodes.iter().enumerate() {
-                if arrived[i].is_none() && node.has(&record).await {
-                    arrived[i] = Some(start.elapsed().as_secs_f64() * 1_000.0);
-                }
-            }
-        }
+        let arrived = spread(&nodes, from, &record, BOUND).await;
         gossip_converged &= arrived.iter().all(Option::is_some);
         let times: Vec<f64> = arrived.into_iter().flatten().collect();
         all_nodes_ms.push(times.iter().copied().fold(0.0, f64::max));
