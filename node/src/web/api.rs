@@ -617,7 +617,33 @@ fn outcome_response(record: &SignedRecord, inserted: Inserted) -> Response {
     )
 }
 
+/// The media types `POST /api/v1/records` takes. None of them is one a
+/// cross-site form or a `fetch` without CORS preflight can send
+/// (`text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`
+/// or no type at all), so a web page cannot make a visitor's browser push
+/// records into a node on their machine.
+const INGEST_TYPES: [&str; 3] = [
+    "application/json",
+    "application/cbor",
+    "application/octet-stream",
+];
+
 async fn ingest(node: &Node, request: &Request) -> Result {
+    let media_type = request
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    if !media_type
+        .as_deref()
+        .is_some_and(|t| INGEST_TYPES.contains(&t))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "a record is posted with `Content-Type: application/json` (its JSON view) or `application/cbor` (its envelope bytes)",
+        ));
+    }
     let now = unix_now();
     let verified = if is_cbor(request) {
         essaim_protocol::verify(&request.body, now)
