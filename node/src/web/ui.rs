@@ -387,6 +387,23 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// The page for a failure of the node itself (details in the log).
+/// The `mailto:` link of a contact address. RFC 6068 reserves `?`, `#`,
+/// `%` and `&` in a mailto URL: left as they are, an address such as
+/// `a@b.fr?bcc=c@d.fr` would add recipients in the visitor's mail client.
+/// They, and any byte outside a plain address's characters, are
+/// percent-encoded, so the link opens exactly the address shown.
+pub(crate) fn mailto_href(email: &str) -> String {
+    let mut href = String::from("mailto:");
+    for byte in email.bytes() {
+        if byte.is_ascii_alphanumeric() || b"@.-_+!$'*=^`{|}~".contains(&byte) {
+            href.push(char::from(byte));
+        } else {
+            href.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    href
+}
+
 pub(crate) fn internal_error(ctx: &Ctx) -> Response {
     ctx.error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -395,4 +412,26 @@ pub(crate) fn internal_error(ctx: &Ctx) -> Response {
             "The node failed to answer; its operator will find the reason in its log.",
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mailto_href;
+
+    #[test]
+    fn a_mailto_link_opens_only_the_address_shown() {
+        assert_eq!(mailto_href("contact@ruche.fr"), "mailto:contact@ruche.fr");
+        assert_eq!(
+            mailto_href("a+b.c@x-y.fr"),
+            "mailto:a+b.c@x-y.fr",
+            "plain address characters stay"
+        );
+        // Headers and fragments cannot ride along with the address.
+        assert_eq!(
+            mailto_href("a@b.fr?bcc=c@d.fr&subject=x#y"),
+            "mailto:a@b.fr%3Fbcc=c@d.fr%26subject=x%23y"
+        );
+        assert_eq!(mailto_href("a%0A@b.fr"), "mailto:a%250A@b.fr");
+        assert_eq!(mailto_href("é@b.fr"), "mailto:%C3%A9@b.fr");
+    }
 }

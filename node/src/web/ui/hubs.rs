@@ -401,7 +401,7 @@ fn render(node: &Node, ctx: &Ctx, id: HubId, title: &str, loaded: &HubPage) -> M
                                     dt { (ctx.t("Contact", "Contact")) }
                                     dd {
                                         @if let Some(name) = &contact.name { (name) br; }
-                                        @if let Some(email) = &contact.email { a href=(format!("mailto:{email}")) { (email) } br; }
+                                        @if let Some(email) = &contact.email { a href=(super::mailto_href(email.as_str())) { (email) } br; }
                                         @if let Some(url) = &contact.url { a href=(url.as_str()) { (ctx.t("Page de contact", "Contact page")) } }
                                     }
                                 }

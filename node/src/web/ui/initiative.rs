@@ -635,7 +635,7 @@ fn render(
                                     li {
                                         @if let Some(name) = &contact.name { span.contact-name { (name) } br; }
                                         @if let Some(email) = &contact.email {
-                                            a href=(format!("mailto:{email}")) { (email) } br;
+                                            a href=(super::mailto_href(email.as_str())) { (email) } br;
                                         }
                                         @if let Some(url) = &contact.url {
                                             a href=(url.as_str()) { (ctx.t("Page de contact", "Contact page")) }
