@@ -128,6 +128,8 @@ pub struct Config {
     pub mirror_concurrency: usize,
     /// `git clone`s served at the same time, at most (more get 503).
     pub mirror_serve_concurrency: usize,
+    /// Longest time one `/git/` request may take, seconds (then it is cut).
+    pub mirror_serve_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -162,6 +164,7 @@ impl Default for Config {
             mirror_timeout_secs: 600,
             mirror_concurrency: 2,
             mirror_serve_concurrency: 16,
+            mirror_serve_timeout_secs: 600,
         }
     }
 }
@@ -218,6 +221,7 @@ struct RawMirror {
     timeout_secs: Option<u64>,
     concurrency: Option<usize>,
     serve_concurrency: Option<usize>,
+    serve_timeout_secs: Option<u64>,
 }
 
 impl Config {
@@ -402,6 +406,16 @@ impl Config {
                 ));
             }
             config.mirror_serve_concurrency = n;
+        }
+        if let Some(secs) = raw.mirror.serve_timeout_secs {
+            if !(1..=86_400).contains(&secs) {
+                return Err(bad(
+                    "mirror.serve_timeout_secs",
+                    &secs.to_string(),
+                    "a number of seconds from 1 to 86400",
+                ));
+            }
+            config.mirror_serve_timeout_secs = secs;
         }
         Ok(config)
     }

@@ -1283,13 +1283,21 @@ fn ingest(api: &Api) {
     assert_eq!(status, 400);
     // Only media types a cross-site page cannot send without a CORS
     // preflight: the types of simple requests, or none, are refused.
-    for media in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+    for media in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
         let answer = api.post("/api/v1/records", media, &envelope);
         assert_error(&answer, 415, "unsupported_media_type", None);
     }
     let answer = api.call("POST", "/api/v1/records", &[], &envelope);
     assert_error(&answer, 415, "unsupported_media_type", None);
-    let (status, _) = api.post("/api/v1/records", "application/json; charset=utf-8", b"bonjour");
+    let (status, _) = api.post(
+        "/api/v1/records",
+        "application/json; charset=utf-8",
+        b"bonjour",
+    );
     assert_eq!(status, 400);
     // A payload over 64 KiB in a body under the body limit: 413 too.
     let mut big = serde_json::to_value(v2.to_json_view()).unwrap();

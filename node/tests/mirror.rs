@@ -782,3 +782,111 @@ async fn a_repository_over_the_cap_is_aborted_and_its_files_removed() {
     assert_eq!(again.failures, 1, "{again:?}");
     node.stop().await;
 }
+
+/// A clone that stalls, sending its request or reading the answer, holds
+/// its serving slot only until `mirror.serve_timeout_secs`: then the
+/// request is cut (504 if no answer had started), its `git http-backend`
+/// stopped and the slot freed, while honest clones still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_clone_is_cut_at_the_time_limit_and_frees_its_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let origin = Origin::start(None).await;
+    // Incompressible, larger than what loopback sockets and pipes buffer.
+    let head = make_repo(&origin.repo("big"), "gros", 0, 24 << 20);
+    make_repo(&origin.repo("small"), "petit", 0, 0);
+    let node = TestNode::spawn("n1", |c| c.mirror_serve_timeout_secs = 2).await;
+    let hub = node.node.hub_id().short();
+    node.ingest(&initiative(
+        &node.node,
+        "s",
+        1,
+        json!([
+            {"name": "big", "url": origin.url("big"), "licence": "MIT"},
+            {"name": "small", "url": origin.url("small"), "licence": "MIT"},
+        ]),
+    ))
+    .await;
+    assert_eq!(node.settled(&hub, "s", "big").await.state, MirrorState::Ok);
+    assert_eq!(
+        node.settled(&hub, "s", "small").await.state,
+        MirrorState::Ok
+    );
+    let permits = node.node.mirrors().serve_permits().clone();
+    let all = permits.available_permits();
+    let all_free = || async {
+        let start = Instant::now();
+        while permits.available_permits() < all {
+            assert!(
+                start.elapsed() < WAIT,
+                "the stalled request's slot was never freed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let upload_pack = format!("/git/{hub}/s/big.git/git-upload-pack");
+
+    // 1. A request body that never ends: `git http-backend` answers its
+    // headers, then waits for the rest; at the limit the answer is cut
+    // (the connection ends, never on a complete chunked body).
+    let mut stalled = tokio::net::TcpStream::connect(node.http).await.unwrap();
+    let request = format!(
+        "POST {upload_pack} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: 1000\r\n\r\n0032want {head}\n"
+    );
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(WAIT, stalled.read_to_end(&mut answer))
+        .await
+        .expect("the stalled request ends at the time limit");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.starts_with("HTTP/1.1 504") || !answer.ends_with(b"0\r\n\r\n"),
+        "{text}"
+    );
+    all_free().await;
+
+    // 2. A client that asks for the whole pack, then stops reading.
+    let mut slow = tokio::net::TcpStream::connect(node.http).await.unwrap();
+    let body = format!("0032want {head}\n00000009done\n");
+    let request = format!(
+        "POST {upload_pack} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    let mut first = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, slow.read(&mut first))
+        .await
+        .expect("the answer starts")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&first[..n])
+    );
+    assert!(
+        permits.available_permits() < all,
+        "the slot is held while streaming"
+    );
+    all_free().await;
+    // The rest of the answer never ends as a complete chunked body.
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(WAIT, slow.read_to_end(&mut rest)).await;
+    assert!(
+        !rest.ends_with(b"0\r\n\r\n"),
+        "a cut answer must not look complete ({} bytes read after the head)",
+        rest.len()
+    );
+
+    // Honest clones are served after (a small one: well within 2 s).
+    let dest = tempfile::tempdir().unwrap();
+    let out = clone(
+        &format!("{}/git/{hub}/s/small.git", node.base()),
+        &dest.path().join("c"),
+        "2",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    node.stop().await;
+}

@@ -65,7 +65,18 @@ where
         Service::UploadPack => "git-upload-pack",
     };
     let path_info = format!("/{slug}.git/{suffix}");
-    backend(&root, &path_info, service, &method, &headers, body, permit).await
+    // Demo forges serve their own small repositories: 10 minutes is ample.
+    let limit = std::time::Duration::from_secs(600);
+    backend(
+        &root,
+        &path_info,
+        service,
+        &method,
+        &headers,
+        body,
+        (permit, limit),
+    )
+    .await
 }
 
 /// Serve the bare repositories `<root>/<name>.git` on `listener` until

@@ -633,7 +633,13 @@ async fn ingest(node: &Node, request: &Request) -> Result {
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     if !media_type
         .as_deref()
         .is_some_and(|t| INGEST_TYPES.contains(&t))

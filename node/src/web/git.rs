@@ -17,7 +17,11 @@
 //! its stdout is streamed back; no pack is held in memory. The client's
 //! `Git-Protocol` header is passed on as `GIT_PROTOCOL` (protocol v2).
 //! At most `mirror.serve_concurrency` requests run at once; more get 503
-//! with `Retry-After`.
+//! with `Retry-After`. Each request has `mirror.serve_timeout_secs` in all:
+//! past it, a request still waiting for the CGI's answer gets 504, one
+//! already streaming is cut (the connection is reset, so the client sees an
+//! error, never a short pack taken as whole), and in both cases the process
+//! is killed and the slot freed.
 
 use std::process::Stdio;
 
@@ -201,6 +205,7 @@ where
         request.slug,
         request.repo
     );
+    let limit = std::time::Duration::from_secs(node.config().mirror_serve_timeout_secs);
     backend(
         &root,
         &path_info,
@@ -208,14 +213,15 @@ where
         &method,
         &headers,
         body,
-        permit,
+        (permit, limit),
     )
     .await
 }
 
 /// Run `git http-backend` for one smart-HTTP request on the repository at
 /// `root` + `path_info` (both built from validated values by the caller),
-/// streaming both ways; `permit` is held until the answer has been sent.
+/// streaming both ways. The slot's `permit` is held until the answer has
+/// been sent or `limit` has passed since now, whichever comes first.
 pub async fn backend<S, B>(
     root: &std::path::Path,
     path_info: &str,
@@ -223,12 +229,13 @@ pub async fn backend<S, B>(
     method: &Method,
     headers: &HeaderMap,
     body: S,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    (permit, limit): (tokio::sync::OwnedSemaphorePermit, std::time::Duration),
 ) -> Response
 where
     S: Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
     B: warp::Buf + Send + 'static,
 {
+    let deadline = tokio::time::Instant::now() + limit;
     // The backend of the `git` that fetched the mirrors (not a distribution's
     // copy of another version).
     let mut cmd = tokio::process::Command::new("git");
@@ -323,8 +330,11 @@ where
                 Box::new(reader)
             };
             let mut limited = (&mut input).take(MAX_REQUEST_BYTES);
-            if let Err(e) = tokio::io::copy(&mut limited, &mut stdin).await {
-                tracing::debug!(error = %e, "git request body ended early");
+            match tokio::time::timeout_at(deadline, tokio::io::copy(&mut limited, &mut stdin)).await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "git request body ended early"),
+                Err(_) => tracing::info!("git request body still coming at the time limit: cut"),
             }
             let _ = stdin.shutdown().await;
         });
@@ -345,14 +355,24 @@ where
             return plain(StatusCode::BAD_GATEWAY, "git http-backend answered garbage");
         }
         let mut buf = [0u8; 8192];
-        match stdout.read(&mut buf).await {
-            Ok(0) | Err(_) => {
+        match tokio::time::timeout_at(deadline, stdout.read(&mut buf)).await {
+            Err(_) => {
+                tracing::info!(
+                    limit_secs = limit.as_secs(),
+                    "git request without an answer at the time limit: cut"
+                );
+                return plain(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "this git request took longer than this node allows (mirror.serve_timeout_secs): it was stopped",
+                );
+            }
+            Ok(Ok(0) | Err(_)) => {
                 return plain(
                     StatusCode::BAD_GATEWAY,
                     "git http-backend ended without an answer",
                 );
             }
-            Ok(n) => head.extend_from_slice(&buf[..n]),
+            Ok(Ok(n)) => head.extend_from_slice(&buf[..n]),
         }
     };
     let (header_end, body_start) = split;
@@ -379,14 +399,48 @@ where
         }
     }
     let tail = tokio_util::io::ReaderStream::new(stdout);
-    let guard = std::sync::Mutex::new(Some((child, permit)));
-    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(rest) })
-        .chain(tail)
-        .map(move |chunk| {
-            // The process and the permit live as long as the stream.
-            let _held = &guard;
-            chunk
-        });
+    let answer = Box::pin(
+        futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(rest) }).chain(tail),
+    );
+    // The process and the permit live as long as the stream, and no longer
+    // than the deadline: a watchdog drops them then (killing the process,
+    // freeing the slot) even if the client stopped reading and hyper no
+    // longer polls the stream. The stream then ends on an error, so hyper
+    // resets the connection instead of ending a short answer cleanly.
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some((child, permit))));
+    let watched = std::sync::Arc::downgrade(&slot);
+    tokio::spawn(async move {
+        tokio::time::sleep_until(deadline).await;
+        let taken = watched
+            .upgrade()
+            .and_then(|slot| slot.lock().ok().and_then(|mut s| s.take()));
+        if taken.is_some() {
+            tracing::info!(
+                limit_secs = limit.as_secs(),
+                "git answer still streaming at the time limit: cut"
+            );
+        }
+    });
+    let stream = futures_util::stream::unfold(Some((answer, slot)), move |state| async move {
+        let (mut answer, slot) = state?;
+        let next = tokio::select! {
+            biased;
+            () = tokio::time::sleep_until(deadline) => None,
+            chunk = answer.next() => Some(chunk),
+        };
+        match next {
+            Some(Some(chunk)) => Some((chunk, Some((answer, slot)))),
+            Some(None) if tokio::time::Instant::now() < deadline => None,
+            _ => {
+                drop(slot);
+                let cut = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "mirror.serve_timeout_secs reached",
+                );
+                Some((Err(cut), None))
+            }
+        }
+    });
     let mut response = warp::reply::stream(stream).into_response();
     *response.status_mut() = status;
     *response.headers_mut() = out_headers;
