@@ -624,7 +624,10 @@ async fn ingest(node: &Node, request: &Request) -> Result {
     } else {
         essaim_protocol::verify_any(&request.body, now)
     };
-    let record = verified.map_err(|e| ApiError::record(&e))?;
+    let record = verified.map_err(|e| {
+        node.metrics().rejected_record(&e);
+        ApiError::record(&e)
+    })?;
     let inserted = node
         .ingest(vec![(record.clone(), Source::Http)])
         .await
