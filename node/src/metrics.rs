@@ -25,7 +25,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
-use warp::http::{HeaderValue, Method, StatusCode, header};
+use warp::http::{HeaderValue, Method, header};
 use warp::reply::Response;
 
 use crate::node::Node;
@@ -103,6 +103,23 @@ pub fn refusal_reason(refusal: Refusal) -> &'static str {
 /// The `reason` of a record fetched by a reconciliation that was not asked for.
 pub const UNREQUESTED: &str = "unrequested";
 
+/// Every `reason` of `essaim_records_rejected_total`.
+pub const REASONS: &[&str] = &[
+    "too_large",
+    "bad_signature",
+    "unsupported_version",
+    "invalid",
+    "malformed",
+    "blocked",
+    "hourly_quota",
+    "total_quota",
+    "quarantine_full",
+    UNREQUESTED,
+];
+
+/// Every `via` of the record counters.
+pub const VIAS: &[Via] = &[Via::Gossip, Via::Sync, Via::Http, Via::Import, Via::Local];
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ViaLabel {
     via: &'static str,
@@ -157,6 +174,9 @@ fn http_histogram() -> Histogram {
 
 struct Inner {
     registry: Registry,
+    /// Held from setting the scrape-time gauges to encoding them, so that
+    /// concurrent scrapes do not see each other's cleared families.
+    scrape: std::sync::Mutex<()>,
     peers: Gauge,
     store_records: Family<KindLabel, Gauge>,
     store_heads: Family<KindLabel, Gauge>,
@@ -219,6 +239,7 @@ impl Metrics {
             http_requests: Family::default(),
             http_seconds: Family::new_with_constructor(http_histogram as fn() -> Histogram),
             registry: Registry::default(),
+            scrape: std::sync::Mutex::new(()),
         };
         registry.register(
             "build",
@@ -319,6 +340,38 @@ impl Metrics {
             Unit::Seconds,
             inner.http_seconds.clone(),
         );
+        // Every fixed label value exists from the start, at zero, so that
+        // rates and absent-series alerts work before the first event.
+        for via in VIAS {
+            let label = ViaLabel { via: via.code() };
+            for family in [&inner.accepted, &inner.duplicates, &inner.quarantined] {
+                let _ = family.get_or_create(&label);
+            }
+        }
+        for reason in REASONS {
+            let _ = inner.rejected.get_or_create(&ReasonLabel { reason });
+        }
+        for result in ["accepted", "ignored", "rejected"] {
+            let _ = inner.gossip_in.get_or_create(&ResultLabel { result });
+        }
+        for outcome in ["ok", "failed"] {
+            let _ = inner.sync_rounds.get_or_create(&OutcomeLabel { outcome });
+        }
+        for direction in ["sent", "received"] {
+            let _ = inner
+                .sync_bytes
+                .get_or_create(&DirectionLabel { direction });
+        }
+        for state in [
+            MirrorState::Ok,
+            MirrorState::Failed,
+            MirrorState::TooLarge,
+            MirrorState::Refused,
+        ] {
+            let _ = inner.mirror_jobs.get_or_create(&ResultLabel {
+                result: mirror_state(state),
+            });
+        }
         Metrics {
             inner: Arc::new(Inner { registry, ..inner }),
         }
@@ -352,9 +405,9 @@ impl Metrics {
         }
     }
 
-    /// Count a record refused for `reason` (one of the fixed reasons:
-    /// [`record_reason`], [`refusal_reason`], [`UNREQUESTED`]).
+    /// Count a record refused for `reason` (one of [`REASONS`]).
     pub fn rejected(&self, reason: &'static str) {
+        debug_assert!(REASONS.contains(&reason), "{reason} is not in REASONS");
         self.inner
             .rejected
             .get_or_create(&ReasonLabel { reason })
@@ -476,10 +529,22 @@ impl Metrics {
     /// The exposition: this node's families, then gossipsub's, then `# EOF`.
     pub async fn render(&self, node: &Node) -> String {
         let worker = node.clone();
-        match tokio::task::spawn_blocking(move || worker.store().gauges()).await {
-            Ok(Ok(rows)) => self.set_store_gauges(&rows),
-            Ok(Err(e)) => tracing::warn!(error = %e, "metrics: cannot read the store's counts"),
-            Err(_) => {}
+        let rows = match tokio::task::spawn_blocking(move || worker.store().gauges()).await {
+            Ok(Ok(rows)) => Some(rows),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "metrics: cannot read the store's counts");
+                None
+            }
+            Err(_) => None,
+        };
+        // A poisoned lock only means another scrape panicked: go on.
+        let _scrape = self
+            .inner
+            .scrape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(rows) = rows {
+            self.set_store_gauges(&rows);
         }
         let p2p = node.p2p();
         let peers = p2p.as_ref().map_or(0, |p| p.peers().len());
@@ -553,16 +618,8 @@ pub fn route_label(path: &str) -> &'static str {
         .unwrap_or("other")
 }
 
-/// Answer `/metrics` (GET or HEAD; 405 otherwise).
-pub async fn serve(node: &Node, method: &Method) -> Response {
-    if method != Method::GET && method != Method::HEAD {
-        let mut response = Response::new("405: /metrics answers GET, HEAD\n".into());
-        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return response;
-    }
+/// Answer `GET /metrics` (and HEAD, whose body hyper drops).
+pub async fn serve(node: &Node) -> Response {
     let text = node.metrics().render(node).await;
     let mut response = Response::new(text.into());
     response

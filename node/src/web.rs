@@ -249,13 +249,15 @@ where
     if path.starts_with("/git/") {
         return git::serve(node, method, path, &query, headers, body).await;
     }
-    // Off (`http.metrics = false`): the path is unknown, like any other.
-    if path == "/metrics" && node.config().http_metrics {
-        return crate::metrics::serve(node, &method).await;
+    // Off (`http.metrics = false`), the path is unknown like any other; on,
+    // other methods get the API's 405.
+    let metrics = path == "/metrics" && node.config().http_metrics;
+    if metrics && (method == Method::GET || method == Method::HEAD) {
+        return crate::metrics::serve(node).await;
     }
     let segments = split_path(path);
     let query = parse_query(&query);
-    let is_ui = ui::is_ui_path(&segments);
+    let is_ui = ui::is_ui_path(&segments) && !metrics;
     // Writes as this hub need the operator: refuse before reading a body.
     if method == Method::POST {
         let operator_only = matches!(

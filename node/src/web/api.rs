@@ -697,7 +697,10 @@ async fn publish(node: &Node, request: &Request) -> Result {
         crate::unix_now_ms(),
     )
     .map_err(|e| match e {
-        crate::draft::DraftError::Record(e) => ApiError::record(&e),
+        crate::draft::DraftError::Record(e) => {
+            node.metrics().rejected_record(&e);
+            ApiError::record(&e)
+        }
         other => ApiError::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
     })?;
     let (record, inserted) = node.publish(body).await.map_err(|e| match e {
