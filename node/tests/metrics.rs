@@ -621,8 +621,8 @@ fn hostile_requests_do_not_create_series() {
     assert_eq!(head.content_type, essaim_node::metrics::CONTENT_TYPE);
 
     let metrics = scrape(&agent, addr);
-    if std::env::var_os("ESSAIM_DUMP_METRICS").is_some() {
-        eprintln!("{}", send(&agent, addr, "GET", "/metrics", b"", &[]).text);
+    if let Some(path) = std::env::var_os("ESSAIM_DUMP_METRICS") {
+        std::fs::write(path, send(&agent, addr, "GET", "/metrics", b"", &[]).text).unwrap();
     }
     let routes = metrics.label_values(REQUESTS, "route");
     let bound = essaim_node::web::ROUTES.len() + essaim_node::web::UI_ROUTES.len() + 2;
