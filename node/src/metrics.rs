@@ -650,6 +650,31 @@ mod tests {
         assert_eq!(route_label("/api/v1/search/extra"), "other");
     }
 
+    /// What the HTTP counting adds to a request (route label, counter,
+    /// histogram), as JSON: `cargo test -p essaim-node --release --lib
+    /// metrics::tests::http_counting_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn http_counting_cost() {
+        let metrics = Metrics::new();
+        let paths = [
+            "/api/v1/search",
+            "/api/v1/initiatives/z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK/velo",
+            "/i/z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK/velo",
+            "/nope/not/here",
+        ];
+        let rounds = 200_000;
+        let started = std::time::Instant::now();
+        for i in 0..rounds {
+            let route = route_label(paths[i % paths.len()]);
+            metrics.http_request(route, &Method::GET, 200, Duration::from_micros(700));
+        }
+        let ns = started.elapsed().as_nanos() as f64 / rounds as f64;
+        println!(
+            "{{\"bench\":\"metrics_http_counting\",\"requests\":{rounds},\"ns_per_request\":{ns:.0}}}"
+        );
+    }
+
     #[test]
     fn every_family_has_help_and_type() {
         let metrics = Metrics::new();
