@@ -85,6 +85,8 @@ pub struct Config {
     pub announce: Vec<MultiaddrText>,
     /// Public base URL of the web server, published in the hub record.
     pub public_url: Option<WebUrl>,
+    /// Whether the HTTP listener serves `/metrics`.
+    pub http_metrics: bool,
     /// Local-network discovery.
     pub mdns: bool,
     /// Dial the peers kad finds beyond the bootstrap ones.
@@ -144,6 +146,7 @@ impl Default for Config {
             bootstrap: Vec::new(),
             announce: Vec::new(),
             public_url: None,
+            http_metrics: true,
             mdns: true,
             discover: true,
             relay_server: false,
@@ -183,6 +186,7 @@ struct RawConfig {
 struct RawHttp {
     listen: Option<String>,
     public_url: Option<String>,
+    metrics: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -296,6 +300,7 @@ impl Config {
                 )
             })?);
         }
+        config.http_metrics = raw.http.metrics.unwrap_or(config.http_metrics);
         config.mdns = raw.p2p.mdns.unwrap_or(config.mdns);
         config.discover = raw.p2p.discover.unwrap_or(config.discover);
         config.relay_server = raw.p2p.relay_server.unwrap_or(config.relay_server);

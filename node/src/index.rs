@@ -360,6 +360,8 @@ pub struct SearchIndex {
     reader: IndexReader,
     watermark: AtomicU64,
     stems: StemCache,
+    /// Where commit durations go (`/metrics`), once the node set it.
+    commit_seconds: std::sync::OnceLock<prometheus_client::metrics::histogram::Histogram>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -458,7 +460,13 @@ impl SearchIndex {
             reader,
             watermark: AtomicU64::new(watermark),
             stems: StemCache::default(),
+            commit_seconds: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Observe the duration of every commit from now on into `histogram`.
+    pub fn observe_commits(&self, histogram: prometheus_client::metrics::histogram::Histogram) {
+        let _ = self.commit_seconds.set(histogram);
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, IndexWriter>, IndexError> {
@@ -516,6 +524,9 @@ impl SearchIndex {
             self.watermark.store(watermark, Ordering::Release);
         }
         self.reader.reload()?;
+        if let Some(histogram) = self.commit_seconds.get() {
+            histogram.observe(started.elapsed().as_secs_f64());
+        }
         tracing::debug!(
             watermark,
             docs = self.num_docs(),

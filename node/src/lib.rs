@@ -13,6 +13,7 @@
 //! | [`node`] | the running node: store + index + tasks, group commit, graceful shutdown |
 //! | [`indexer`] | keeps the search index in line with the store (watermark) |
 //! | [`web`] | the HTTP server: JSON API (and, later, the web UI) |
+//! | [`metrics`] | `/metrics`: counters, gauges and histograms for Prometheus |
 //! | [`p2p`] | federation: libp2p swarm, gossip of records, anti-entropy (Negentropy), discovery |
 //! | [`store`] | SQLite: every signed record as received, history, heads, change numbers |
 //! | [`import`] | publiccode.yml and digital-public-goods records turned into initiatives |
@@ -37,6 +38,7 @@ pub mod draft;
 pub mod import;
 pub mod index;
 pub mod indexer;
+pub mod metrics;
 pub mod mirror;
 pub mod node;
 pub mod p2p;

@@ -387,7 +387,9 @@ fn scan(node: &Node, since: u64) -> Result<u64, StoreError> {
 
 /// Fetch one mirror (origin first, then other hubs) and record the outcome.
 pub async fn run_job(node: &Node, row: &MirrorRow, progress: &SharedProgress) -> Attempt {
+    let started = std::time::Instant::now();
     let mut attempt = attempt(node, row, progress).await;
+    node.metrics().mirror_job(attempt.state, started.elapsed());
     // When it ended: a sync asked for during the attempt sees it as done.
     attempt.at = unix_now();
     let store_node = node.clone();

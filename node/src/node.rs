@@ -125,6 +125,8 @@ struct Inner {
     trust: crate::trust::Trust,
     /// Held while the index is written (catch-up and targeted refreshes).
     indexing: std::sync::Mutex<()>,
+    /// `/metrics`.
+    metrics: crate::metrics::Metrics,
 }
 
 /// A hub's node. Cheap to clone; every clone is the same node.
@@ -179,6 +181,8 @@ impl Node {
             Err(e) => return Err(e.into()),
         };
         let mirrors = crate::mirror::Mirrors::new(data.root(), &config);
+        let metrics = crate::metrics::Metrics::new();
+        index.observe_commits(metrics.index_commit_histogram());
         let node = Node {
             inner: Arc::new(Inner {
                 mirrors,
@@ -199,6 +203,7 @@ impl Node {
                 p2p: std::sync::Mutex::new(None),
                 trust,
                 indexing: std::sync::Mutex::new(()),
+                metrics,
             }),
         };
         node.ensure_own_hub_record()?;
@@ -245,6 +250,11 @@ impl Node {
     /// The search index.
     pub fn index(&self) -> &SearchIndex {
         &self.inner.index
+    }
+
+    /// The node's metrics (`/metrics`).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// Whether `token` is the operator token (compared in constant time).
@@ -414,6 +424,10 @@ impl Node {
             self.inner
                 .trust
                 .ingest(&self.inner.store, records, unix_now())?;
+        // Local records are counted here, peers' by the p2p layer, which
+        // knows gossip from reconciliation.
+        let sources: Vec<&Source> = records.iter().map(|(_, source)| source).collect();
+        self.inner.metrics.ingested(None, &sources, &outcomes);
         self.after_reevaluation(&reevaluation)?;
         Ok(outcomes)
     }
@@ -518,7 +532,8 @@ impl Node {
     /// Sign a body as this hub (the operator's publish), store it, and wait
     /// until it is searchable.
     pub async fn publish(&self, body: Body) -> Result<(SignedRecord, Inserted), PublishError> {
-        let record = essaim_protocol::sign(body, &self.inner.key, unix_now())?;
+        let record = essaim_protocol::sign(body, &self.inner.key, unix_now())
+            .inspect_err(|e| self.inner.metrics.rejected_record(e))?;
         // The publisher will wait to read its write: no batching delay.
         self.hurry();
         let inserted = self

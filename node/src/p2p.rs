@@ -43,6 +43,8 @@ pub const RECORDS_TOPIC: &str = "essaim/records/1";
 /// Largest gossipsub RPC accepted or sent: an envelope of a 65,536-byte
 /// payload is 65,664 bytes, plus protobuf framing.
 pub const MAX_TRANSMIT_BYTES: usize = 73_728;
+/// The prefix of gossipsub's metric families in `/metrics`.
+pub const GOSSIPSUB_PREFIX: &str = "libp2p_gossipsub";
 /// The identify protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/essaim/1";
 
@@ -377,9 +379,18 @@ impl P2pHandle {
                 .sum()
         };
         (
-            count("topic_msg_recv_counts_unfiltered"),
-            count("topic_msg_recv_counts"),
+            count(&format!(
+                "{GOSSIPSUB_PREFIX}_topic_msg_recv_counts_unfiltered"
+            )),
+            count(&format!("{GOSSIPSUB_PREFIX}_topic_msg_recv_counts")),
         )
+    }
+
+    /// Append gossipsub's metric families (OpenMetrics text, without `# EOF`).
+    pub(crate) fn encode_libp2p_metrics(&self, text: &mut String) {
+        if let Ok(registry) = self.shared.gossip_metrics.lock() {
+            let _ = prometheus_client::encoding::text::encode_registry(text, &registry);
+        }
     }
 
     /// Reconcile with every connected peer now, without waiting (after

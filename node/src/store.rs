@@ -605,6 +605,30 @@ impl Store {
         })
     }
 
+    /// What `/metrics` reads at each scrape, in one query over narrow
+    /// indexes and tables (no payload is read): `(what, kind or state,
+    /// count)` for `records` and `heads` by address kind, `quarantine`, and
+    /// `mirrors` by state.
+    pub fn gauges(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT 'records', addr_kind, count(*) FROM records GROUP BY addr_kind
+                     UNION ALL SELECT 'heads', addr_kind, count(*) FROM heads GROUP BY addr_kind
+                     UNION ALL SELECT 'quarantine', '', count(*) FROM trust_held
+                         WHERE reason = 'quarantine'
+                     UNION ALL SELECT 'mirrors', state, count(*) FROM mirrors GROUP BY state",
+                )
+                .map_err(self.err())?;
+            stmt.query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? as u64))
+            })
+            .map_err(self.err())?
+            .collect::<Result<_, _>>()
+            .map_err(self.err())
+        })
+    }
+
     /// Checkpoint the WAL into the database file (at shutdown).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         let conn = self.writer()?;

@@ -27,6 +27,11 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/healthz", "liveness"),
     (
         "GET",
+        "/metrics",
+        "metrics for Prometheus (OpenMetrics text), unless `http.metrics = false`",
+    ),
+    (
+        "GET",
         "/api/v1/mirrors",
         "this node's mirrors and running fetches",
     ),
@@ -71,6 +76,25 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "/api/v1/suggest",
         "initiatives that could be replicated in a territory, with reasons",
     ),
+];
+
+/// The web UI's pages, as route templates (the `route` label of
+/// `/metrics`; keep in step with `ui::dispatch`).
+pub const UI_ROUTES: &[&str] = &[
+    "/",
+    "/map",
+    "/i/{hub}/{slug}",
+    "/hubs",
+    "/hubs/{hub}",
+    "/node",
+    "/login",
+    "/logout",
+    "/publish",
+    "/trust",
+    "/endorse",
+    "/territoire",
+    "/territoire/{code}",
+    "/assets/{name}",
 ];
 
 /// Largest request body: a JSON view, or a draft.
@@ -191,7 +215,19 @@ pub fn routes(node: Node) -> impl Filter<Extract = (Response,), Error = warp::Re
              headers: HeaderMap,
              body,
              (node, ui): (Node, std::sync::Arc<ui::UiState>)| async move {
-                handle(&node, &ui, method, path.as_str(), query, headers, body).await
+                // Counted by route template, never by raw path.
+                let started = std::time::Instant::now();
+                let route = crate::metrics::route_label(path.as_str());
+                let counted = method.clone();
+                let response =
+                    handle(&node, &ui, method, path.as_str(), query, headers, body).await;
+                node.metrics().http_request(
+                    route,
+                    &counted,
+                    response.status().as_u16(),
+                    started.elapsed(),
+                );
+                response
             },
         )
 }
@@ -213,9 +249,15 @@ where
     if path.starts_with("/git/") {
         return git::serve(node, method, path, &query, headers, body).await;
     }
+    // Off (`http.metrics = false`), the path is unknown like any other; on,
+    // other methods get the API's 405.
+    let metrics = path == "/metrics" && node.config().http_metrics;
+    if metrics && (method == Method::GET || method == Method::HEAD) {
+        return crate::metrics::serve(node).await;
+    }
     let segments = split_path(path);
     let query = parse_query(&query);
-    let is_ui = ui::is_ui_path(&segments);
+    let is_ui = ui::is_ui_path(&segments) && !metrics;
     // Writes as this hub need the operator: refuse before reading a body.
     if method == Method::POST {
         let operator_only = matches!(

@@ -916,6 +916,13 @@ fn mirrors(api: &Api, node: &TestNode) {
 fn liveness_and_status(api: &Api, node: &TestNode) {
     let (status, text) = api.get("/healthz");
     assert_eq!((status, text), (200, json!("ok\n")));
+    // The metrics' own contents are checked in tests/metrics.rs.
+    let (status, text) = api.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        text.as_str().is_some_and(|t| t.ends_with("# EOF\n")),
+        "{text}"
+    );
 
     let state = api.ok("/api/v1/status");
     assert_eq!(state["hub"], node.hub.as_str());
@@ -1462,6 +1469,7 @@ fn routing(api: &Api) {
         ("PUT", "/api/v1/records"),
         ("GET", "/api/v1/publish"),
         ("POST", "/healthz"),
+        ("POST", "/metrics"),
         ("POST", "/api/v1/status"),
         ("DELETE", "/api/v1/initiatives/a/b"),
     ] {

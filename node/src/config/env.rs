@@ -262,7 +262,7 @@ mod tests {
             (
                 "ESSAIM_HTTP_LISTN",
                 "127.0.0.1:1",
-                "ESSAIM_HTTP_LISTEN, ESSAIM_HTTP_PUBLIC_URL;",
+                "ESSAIM_HTTP_LISTEN, ESSAIM_HTTP_METRICS, ESSAIM_HTTP_PUBLIC_URL;",
             ),
         ] {
             let err = parse_with_env("", "c.toml", vars(&[(name, value)]))

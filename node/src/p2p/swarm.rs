@@ -33,6 +33,7 @@ use super::{
     IDENTIFY_PROTOCOL, MAX_TRANSMIT_BYTES, P2pError, P2pHandle, P2pSettings, PeerInfo,
     RECORDS_TOPIC, Shared, State, SyncSummary, hub_of,
 };
+use crate::metrics::Via;
 use crate::node::Node;
 use crate::store::Source;
 use crate::unix_now;
@@ -374,7 +375,7 @@ pub(super) async fn start(
     cancel: CancellationToken,
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<P2pHandle, P2pError> {
-    let mut metrics = prometheus_client::registry::Registry::default();
+    let mut metrics = prometheus_client::registry::Registry::with_prefix(super::GOSSIPSUB_PREFIX);
     let mut swarm = build_swarm(&node, &settings, &mut metrics)?;
     let default_listen: Vec<Multiaddr> = crate::config::Config::default()
         .p2p_listen
@@ -781,7 +782,8 @@ impl Runner {
                     .gossipsub
                     .publish(self.topic.clone(), envelope)
                 {
-                    Ok(_) | Err(gossipsub::PublishError::Duplicate) => {}
+                    Ok(_) => self.node.metrics().gossip_sent(),
+                    Err(gossipsub::PublishError::Duplicate) => {}
                     // Nobody to tell yet (no peer, or a peer whose
                     // subscription has not arrived): the peers that
                     // subscribe next reconcile at once.
@@ -834,6 +836,11 @@ impl Runner {
             }
             Command::SyncEnded { summary } => {
                 let peer: Option<PeerId> = summary.peer.parse().ok();
+                self.node.metrics().sync_ended(
+                    summary.ok,
+                    summary.bytes_sent,
+                    summary.bytes_received,
+                );
                 if let Ok(mut state) = self.shared.state.lock() {
                     state.syncs += 1;
                     state.sync_bytes += summary.bytes_sent + summary.bytes_received;
@@ -1168,9 +1175,11 @@ impl Runner {
         let permits = self.validations.clone();
         tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
+            let metrics = node.metrics();
             let acceptance = match essaim_protocol::verify(&data, unix_now()) {
                 Err(e) => {
                     tracing::info!(peer = %source, error = %e, "gossiped record rejected");
+                    metrics.rejected_record(&e);
                     MessageAcceptance::Reject
                 }
                 Ok(record) => {
@@ -1185,10 +1194,13 @@ impl Runner {
                         // Quarantined, refused by the trust policy, or
                         // already known: not forwarded (Ignore, not Reject:
                         // the relaying peer did nothing wrong).
-                        Ok(outcomes) => match outcomes.first() {
-                            Some(outcome) if outcome.is_new() => MessageAcceptance::Accept,
-                            _ => MessageAcceptance::Ignore,
-                        },
+                        Ok(outcomes) => {
+                            metrics.ingested(Some(Via::Gossip), &[], &outcomes);
+                            match outcomes.first() {
+                                Some(outcome) if outcome.is_new() => MessageAcceptance::Accept,
+                                _ => MessageAcceptance::Ignore,
+                            }
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "cannot store a gossiped record");
                             MessageAcceptance::Ignore
@@ -1196,6 +1208,11 @@ impl Runner {
                     }
                 }
             };
+            metrics.gossip_received(match acceptance {
+                MessageAcceptance::Accept => "accepted",
+                MessageAcceptance::Reject => "rejected",
+                MessageAcceptance::Ignore => "ignored",
+            });
             let _ = commands.send(Command::Validated {
                 id,
                 source,
@@ -1307,7 +1324,7 @@ async fn serve(
             found.unwrap_or_else(|e| SyncResponse::Refused(e.to_string()))
         }
         SyncRequest::Push(envelopes) => {
-            let (records, rejected) = verify_all(envelopes, None).await;
+            let (records, rejected) = verify_all(node, envelopes, None).await;
             if rejected > 0 {
                 let _ = shared.commands.send(Command::Strike(peer));
             }
@@ -1317,10 +1334,13 @@ async fn serve(
                 .ingest(records.into_iter().map(|r| (r, source.clone())).collect())
                 .await
             {
-                Ok(outcomes) => SyncResponse::Pushed {
-                    accepted: outcomes.iter().filter(|o| o.is_new()).count() as u32,
-                    rejected: rejected as u32,
-                },
+                Ok(outcomes) => {
+                    node.metrics().ingested(Some(Via::Sync), &[], &outcomes);
+                    SyncResponse::Pushed {
+                        accepted: outcomes.iter().filter(|o| o.is_new()).count() as u32,
+                        rejected: rejected as u32,
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, count, "cannot store pushed records");
                     SyncResponse::Refused(e.to_string())
@@ -1333,9 +1353,11 @@ async fn serve(
 /// Verify envelopes on a blocking thread; with `wanted`, a record whose id
 /// was not asked for counts as rejected.
 async fn verify_all(
+    node: &Node,
     envelopes: Vec<ByteBuf>,
     wanted: Option<HashSet<[u8; 32]>>,
 ) -> (Vec<SignedRecord>, usize) {
+    let metrics = node.metrics().clone();
     tokio::task::spawn_blocking(move || {
         let now = unix_now();
         let mut records = Vec::with_capacity(envelopes.len());
@@ -1345,7 +1367,14 @@ async fn verify_all(
                 Ok(record) if wanted.as_ref().is_none_or(|w| w.contains(&record.id().0)) => {
                     records.push(record)
                 }
-                _ => rejected += 1,
+                Ok(_) => {
+                    metrics.rejected(crate::metrics::UNREQUESTED);
+                    rejected += 1;
+                }
+                Err(e) => {
+                    metrics.rejected_record(&e);
+                    rejected += 1;
+                }
             }
         }
         (records, rejected)
@@ -1548,7 +1577,7 @@ async fn session(
         if envelopes.is_empty() && missing.is_empty() {
             return Err(SyncError::Protocol("a fetch answered nothing".into()));
         }
-        let (records, rejected) = verify_all(envelopes, Some(wanted)).await;
+        let (records, rejected) = verify_all(node, envelopes, Some(wanted)).await;
         if rejected > 0 {
             summary.rejected += rejected as u64;
             let _ = shared.commands.send(Command::Strike(peer));
@@ -1568,6 +1597,7 @@ async fn session(
             .ingest(records.into_iter().map(|r| (r, source.clone())).collect())
             .await
             .map_err(|e| SyncError::Local(e.to_string()))?;
+        node.metrics().ingested(Some(Via::Sync), &[], &outcomes);
         summary.fetched += outcomes.iter().filter(|o| o.is_new()).count() as u64;
         claims.release_all();
     }

@@ -656,7 +656,10 @@ async fn ingest(node: &Node, request: &Request) -> Result {
     } else {
         essaim_protocol::verify_any(&request.body, now)
     };
-    let record = verified.map_err(|e| ApiError::record(&e))?;
+    let record = verified.map_err(|e| {
+        node.metrics().rejected_record(&e);
+        ApiError::record(&e)
+    })?;
     let inserted = node
         .ingest(vec![(record.clone(), Source::Http)])
         .await
@@ -726,7 +729,10 @@ async fn publish(node: &Node, request: &Request) -> Result {
         crate::unix_now_ms(),
     )
     .map_err(|e| match e {
-        crate::draft::DraftError::Record(e) => ApiError::record(&e),
+        crate::draft::DraftError::Record(e) => {
+            node.metrics().rejected_record(&e);
+            ApiError::record(&e)
+        }
         other => ApiError::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
     })?;
     let (record, inserted) = node.publish(body).await.map_err(|e| match e {
