@@ -46,6 +46,14 @@ pub mod store;
 pub mod trust;
 pub mod web;
 
+/// Whether an I/O error means the disk is full (`ENOSPC`, or a quota).
+pub fn is_no_space(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 /// The current unix time in milliseconds (for `seq`: later edits win).
 pub fn unix_now_ms() -> u64 {
     std::time::SystemTime::now()

@@ -58,6 +58,8 @@ const TICK: Duration = Duration::from_secs(2);
 const BACKOFF_FIRST: u64 = 60;
 /// Initiative heads read per step.
 const BATCH: usize = 1_000;
+/// Free bytes under which a failed fetch is put down to a full disk.
+const DISK_FULL_BYTES: u64 = 1 << 20;
 /// Other hubs tried per fallback, at most.
 const FALLBACK_HUBS_MAX: usize = 8;
 
@@ -270,6 +272,10 @@ pub fn start(node: Node, cancel: CancellationToken, tasks: &mut tokio::task::Joi
 
 async fn worker(node: Node, cancel: CancellationToken) {
     let mirrors = node.mirrors().clone();
+    // Clones that a killed node left half-made (their temporary directories
+    // outlive a `kill -9`): never complete, never served, only taking space.
+    let tmp_root = mirrors.inner.root.join(TMP_DIR);
+    let _ = tokio::task::spawn_blocking(move || remove_leftovers(&tmp_root)).await;
     let mut watermark = 0u64;
     let mut jobs = tokio::task::JoinSet::new();
     loop {
@@ -341,6 +347,25 @@ async fn worker(node: Node, cancel: CancellationToken) {
     while jobs.join_next().await.is_some() {}
 }
 
+/// Remove what is in `tmp_root` (the node's mirror worker is the only one
+/// writing there while the node runs).
+fn remove_leftovers(tmp_root: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp_root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path)) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "mirrors: removed an unfinished clone")
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "mirrors: cannot remove an unfinished clone")
+            }
+        }
+    }
+}
+
 /// Bring the mirror rows in line with the initiative heads changed after
 /// `since`; returns the new watermark.
 fn scan(node: &Node, since: u64) -> Result<u64, StoreError> {
@@ -392,6 +417,20 @@ pub async fn run_job(node: &Node, row: &MirrorRow, progress: &SharedProgress) ->
     node.metrics().mirror_job(attempt.state, started.elapsed());
     // When it ended: a sync asked for during the attempt sees it as done.
     attempt.at = unix_now();
+    if let (false, Some(error)) = (attempt.state == MirrorState::Ok, &attempt.error) {
+        let mirror = format!("{}/{}/{}", row.hub, row.slug, row.repo);
+        // git's own message does not always say why it could not write.
+        let root = node.data_dir().root();
+        let disk_full = error.contains("No space left on device")
+            || fs4::available_space(root).is_ok_and(|free| free < DISK_FULL_BYTES);
+        if disk_full {
+            let error = format!("the disk of the data directory is full; {error}");
+            tracing::error!(%mirror, %error, data_dir = %root.display(), "mirrors: fetch failed: the disk of the data directory is full; free space on it");
+            attempt.error = Some(error);
+        } else {
+            tracing::warn!(%mirror, %error, "mirrors: fetch failed");
+        }
+    }
     let store_node = node.clone();
     let (hub, slug, repo) = (row.hub.clone(), row.slug.clone(), row.repo.clone());
     let recorded = attempt.clone();

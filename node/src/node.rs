@@ -82,6 +82,14 @@ pub enum NodeError {
         /// The store's error.
         reason: String,
     },
+    /// The disk of the data directory is full: nothing was written.
+    #[error(
+        "records not stored: the disk of the data directory is full ({reason}); free space on it, then retry"
+    )]
+    DiskFull {
+        /// The store's error.
+        reason: String,
+    },
     /// The node is shutting down.
     #[error("the node is shutting down: try again once it has restarted")]
     ShuttingDown,
@@ -90,10 +98,23 @@ pub enum NodeError {
     P2p(#[from] crate::p2p::P2pError),
 }
 
+impl NodeError {
+    /// Whether the failure is a full disk (the remedy is freeing space, and
+    /// HTTP clients get 507 rather than 500).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            NodeError::DiskFull { .. } => true,
+            NodeError::Store(e) => e.is_disk_full(),
+            NodeError::Io { source, .. } => crate::is_no_space(source),
+            _ => false,
+        }
+    }
+}
+
 /// One record waiting for the group commit.
 struct IngestJob {
     records: Vec<(SignedRecord, Source)>,
-    reply: oneshot::Sender<Result<Vec<Inserted>, String>>,
+    reply: oneshot::Sender<Result<Vec<Inserted>, NodeError>>,
 }
 
 struct Inner {
@@ -162,7 +183,19 @@ impl Node {
         let store = Store::open(&data.path(STORE_FILE))?;
         let trust = crate::trust::Trust::new(&config, key.hub_id());
         let index_dir = data.path(INDEX_DIR);
+        // A store with records and no index: the index directory was
+        // deleted (or lost with a disk); it is rebuilt below.
+        let lost = !index_dir.join("meta.json").exists() && store.last_change()? > 0;
         let (index, rebuilt) = match SearchIndex::open(&index_dir) {
+            Ok(index) if lost => {
+                tracing::warn!(
+                    path = %index_dir.display(),
+                    "search index missing: rebuilding it from the store"
+                );
+                let reason =
+                    "the search index was missing; it was rebuilt from the store".to_owned();
+                (index, Some(reason))
+            }
             Ok(index) => (index, None),
             Err(e) if e.needs_rebuild() => {
                 // The details (paths, file contents) go to the log only:
@@ -490,8 +523,7 @@ impl Node {
                     .await
                     .map_err(|_| NodeError::ShuttingDown)?;
                 match answer.await {
-                    Ok(Ok(outcomes)) => Ok(outcomes),
-                    Ok(Err(reason)) => Err(NodeError::Write { reason }),
+                    Ok(result) => result,
                     Err(_) => Err(NodeError::ShuttingDown),
                 }
             }
@@ -757,10 +789,24 @@ fn group_commit(node: Node, mut queue: mpsc::Receiver<IngestJob>) {
                 node.inner.mirrors.wake();
             }
             Err(e) => {
-                tracing::error!(error = %e, "cannot store records");
-                let message = e.to_string();
+                let disk_full = e.is_disk_full();
+                if disk_full {
+                    tracing::error!(
+                        error = %e,
+                        data_dir = %node.inner.data.root().display(),
+                        "cannot store records: the disk of the data directory is full; free space on it"
+                    );
+                } else {
+                    tracing::error!(error = %e, "cannot store records");
+                }
+                let reason = e.to_string();
                 for job in jobs {
-                    let _ = job.reply.send(Err(message.clone()));
+                    let reason = reason.clone();
+                    let _ = job.reply.send(Err(if disk_full {
+                        NodeError::DiskFull { reason }
+                    } else {
+                        NodeError::Write { reason }
+                    }));
                 }
             }
         }

@@ -133,6 +133,18 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether SQLite failed because the disk is full.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Sqlite { source, .. } => {
+                source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Where a record came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {

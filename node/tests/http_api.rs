@@ -508,7 +508,8 @@ impl Contract {
         value
     }
 
-    /// Every documented answer but 500 was seen.
+    /// Every documented answer but 500 and 507 was seen (507, a full disk,
+    /// needs a mounted filesystem: `cli/tests/it/reliability.rs` checks it).
     fn assert_all_seen(&self) {
         let seen = self.seen.lock().unwrap();
         let mut expected: BTreeSet<(String, String, u16)> =
@@ -517,7 +518,7 @@ impl Contract {
             let operation = self.operation(&method, &path).unwrap();
             for status in operation["responses"].as_object().unwrap().keys() {
                 let status: u16 = status.parse().unwrap();
-                if status != 500 {
+                if status != 500 && status != 507 {
                     expected.insert((method.clone(), path.clone(), status));
                 }
             }

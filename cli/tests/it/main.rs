@@ -10,5 +10,6 @@ mod federation;
 mod logs;
 mod mirror;
 mod node;
+mod reliability;
 mod trust;
 mod util;

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::util::{RunningNode, essaim, stderr, stdout};
 
-fn allow_loopback(data: &Path) {
+pub(crate) fn allow_loopback(data: &Path) {
     let path = data.join("config.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text

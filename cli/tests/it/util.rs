@@ -52,6 +52,34 @@ impl RunningNode {
         ])
     }
 
+    /// [`RunningNode::start`], the node's log (stderr, `RUST_LOG=info`)
+    /// appended to `log` instead of the test's output.
+    pub(crate) fn start_logged(data: &Path, log: &Path) -> RunningNode {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("the log file opens");
+        RunningNode::spawn_with(
+            &[
+                "run",
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--http",
+                "127.0.0.1:0",
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--no-mdns",
+            ],
+            Some(file),
+        )
+    }
+
+    /// The node's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Start `essaim run` on `data`, dialling `bootstrap` (multiaddrs).
     pub(crate) fn start_with_bootstrap(data: &Path, bootstrap: &[String]) -> RunningNode {
         let mut args = vec![
@@ -83,6 +111,10 @@ impl RunningNode {
     }
 
     fn spawn(args: &[&str]) -> RunningNode {
+        RunningNode::spawn_with(args, None)
+    }
+
+    fn spawn_with(args: &[&str], log: Option<std::fs::File>) -> RunningNode {
         // Tests never leave loopback: the example records' repositories are
         // on the internet, so `run` nodes do not mirror unless a test turns
         // mirrors on explicitly (`enabled = true`, uncommented).
@@ -98,12 +130,16 @@ impl RunningNode {
                     std::fs::write(&config, text.replace("# enabled = true", "enabled = false"));
             }
         }
+        let (level, stderr) = match log {
+            Some(file) => ("info", Stdio::from(file)),
+            None => ("warn", Stdio::inherit()),
+        };
         let mut child = Command::new(ESSAIM)
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("essaim run starts");
         // The node prints its address: "  API     http://127.0.0.1:PORT/api/v1/status".

@@ -141,6 +141,22 @@ impl ApiError {
         )
     }
 
+    /// A write the node could not make: 507 when its disk is full (the
+    /// operator must free space; the client may retry later), else 500.
+    fn node(e: crate::node::NodeError) -> ApiError {
+        if e.is_disk_full() {
+            // `NodeError::DiskFull` and the group commit log the path.
+            tracing::error!(error = %e, "request refused: the disk of the data directory is full");
+            ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "disk_full",
+                "the node's disk is full: nothing was stored; retry once its operator has freed space",
+            )
+        } else {
+            ApiError::internal(e)
+        }
+    }
+
     fn record(e: &RecordError) -> ApiError {
         let status = match e {
             RecordError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -663,7 +679,7 @@ async fn ingest(node: &Node, request: &Request) -> Result {
     let inserted = node
         .ingest(vec![(record.clone(), Source::Http)])
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::node)?
         .pop()
         .unwrap_or(Inserted::Duplicate);
     Ok(outcome_response(&record, inserted))
@@ -737,7 +753,7 @@ async fn publish(node: &Node, request: &Request) -> Result {
     })?;
     let (record, inserted) = node.publish(body).await.map_err(|e| match e {
         PublishError::Record(e) => ApiError::record(&e),
-        PublishError::Node(e) => ApiError::internal(e),
+        PublishError::Node(e) => ApiError::node(e),
     })?;
     Ok(outcome_response(&record, inserted))
 }
