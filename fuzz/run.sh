@@ -4,12 +4,16 @@
 #
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]    (default 60 s each, all targets)
 #
-# Toolchain: nightly with AddressSanitizer when a nightly toolchain is
-# installed, else the stable toolchain without a sanitizer (cargo-fuzz's
-# `-s none` needs no unstable flag; the coverage instrumentation and
-# libFuzzer work on stable). Override with FUZZ_TOOLCHAIN=stable|nightly and
-# FUZZ_SANITIZER=none|address. Builds have debug assertions on (overflow
-# checks), and go to FUZZ_TARGET_DIR (default ~/.cache/essaim-fuzzrun-target).
+# Toolchain: the stable toolchain without a sanitizer by default
+# (cargo-fuzz's `-s none` needs no unstable flag: the coverage
+# instrumentation and libFuzzer work on stable), so CI builds the same thing
+# on every machine. FUZZ_SANITIZER=address adds AddressSanitizer: with the
+# nightly toolchain when installed, else with stable and RUSTC_BOOTSTRAP=1.
+# (The targets reach only Rust code, where unsafe is forbidden; ASan would
+# matter for the C libraries — SQLite, libgit2 — which no target reaches.)
+# FUZZ_TOOLCHAIN=stable|nightly overrides the choice. Builds have debug
+# assertions on (overflow checks), and go to FUZZ_TARGET_DIR (default
+# ~/.cache/essaim-fuzzrun-target).
 #
 # Corpora: fuzz/corpus/<target> (gitignored), seeded from real data on every
 # run: the protocol's test vectors (specs/vectors), the publiccode.yml
@@ -30,15 +34,16 @@ export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/essaim-fuzzrun-target}"
 export CARGO_TERM_COLOR=never
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
+FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 if [ -z "${FUZZ_TOOLCHAIN:-}" ]; then
-  if rustup run nightly rustc --version >/dev/null 2>&1; then
+  FUZZ_TOOLCHAIN=stable
+  if [ "$FUZZ_SANITIZER" != none ] && rustup run nightly rustc --version >/dev/null 2>&1; then
     FUZZ_TOOLCHAIN=nightly
-  else
-    FUZZ_TOOLCHAIN=stable
   fi
 fi
-if [ -z "${FUZZ_SANITIZER:-}" ]; then
-  if [ "$FUZZ_TOOLCHAIN" = nightly ]; then FUZZ_SANITIZER=address; else FUZZ_SANITIZER=none; fi
+# -Zsanitizer on stable: allowed by RUSTC_BOOTSTRAP (stable ships the ASan runtime).
+if [ "$FUZZ_SANITIZER" != none ] && [ "$FUZZ_TOOLCHAIN" != nightly ]; then
+  export RUSTC_BOOTSTRAP=1
 fi
 fuzz=(cargo "+$FUZZ_TOOLCHAIN" fuzz)
 flags=(-s "$FUZZ_SANITIZER" --debug-assertions)
