@@ -35,6 +35,8 @@ pub mod config;
 pub mod datadir;
 pub mod doctor;
 pub mod draft;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod index;
 pub mod indexer;

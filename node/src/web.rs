@@ -188,10 +188,17 @@ fn percent_decode(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Entry points of the HTTP layer for [`crate::fuzzing`].
+pub(crate) mod fuzz_hooks {
+    pub(crate) use super::api::search_request_or_error;
+    pub(crate) use super::parse_query;
+    pub(crate) use super::ui::search_page_params;
+}
+
 /// Most query parameters a request may carry.
 pub const MAX_QUERY_PARAMS: usize = 64;
 
-fn parse_query(query: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .take(MAX_QUERY_PARAMS + 1)

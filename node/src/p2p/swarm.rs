@@ -26,8 +26,8 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::sync::{
-    HeadSet, Initiator, MAX_BATCH_BYTES, MAX_FETCH_IDS, MAX_FRAME_BYTES, SYNC_PROTOCOL, SyncError,
-    SyncRequest, SyncResponse,
+    HeadSet, Initiator, MAX_BATCH_BYTES, MAX_FETCH_IDS, SYNC_PROTOCOL, SyncError, SyncRequest,
+    SyncResponse, answer_fetch, verify_envelopes,
 };
 use super::{
     IDENTIFY_PROTOCOL, MAX_TRANSMIT_BYTES, P2pError, P2pHandle, P2pSettings, PeerInfo,
@@ -247,9 +247,7 @@ fn build_swarm(
                 kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
             }
             let sync = request_response::Behaviour::with_codec(
-                request_response::cbor::codec::Codec::default()
-                    .set_request_size_maximum(MAX_FRAME_BYTES)
-                    .set_response_size_maximum(MAX_FRAME_BYTES),
+                super::sync::codec(),
                 [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
                 request_response::Config::default()
                     .with_request_timeout(Duration::from_secs(30))
@@ -1293,32 +1291,14 @@ async fn serve(
             }
         }
         SyncRequest::Fetch(ids) => {
-            if ids.len() > MAX_FETCH_IDS {
-                return SyncResponse::Refused(format!("at most {MAX_FETCH_IDS} ids per fetch"));
-            }
             let node = node.clone();
             let found = tokio::task::spawn_blocking(move || {
-                let mut records = Vec::new();
-                let mut missing = Vec::new();
-                let mut bytes = 0usize;
-                for id in ids {
-                    let Ok(raw) = <[u8; 32]>::try_from(id.as_slice()) else {
-                        return SyncResponse::Refused("an id is not 32 bytes".into());
-                    };
-                    if bytes >= MAX_BATCH_BYTES {
-                        break;
+                answer_fetch(ids, |id| {
+                    match node.store().get(&essaim_protocol::RecordId(*id)) {
+                        Ok(found) => Ok(found.map(|stored| stored.record.to_envelope())),
+                        Err(e) => Err(e.to_string()),
                     }
-                    match node.store().get(&essaim_protocol::RecordId(raw)) {
-                        Ok(Some(stored)) => {
-                            let envelope = stored.record.to_envelope();
-                            bytes += envelope.len();
-                            records.push(ByteBuf::from(envelope));
-                        }
-                        Ok(None) => missing.push(id),
-                        Err(e) => return SyncResponse::Refused(e.to_string()),
-                    }
-                }
-                SyncResponse::Records { records, missing }
+                })
             })
             .await;
             found.unwrap_or_else(|e| SyncResponse::Refused(e.to_string()))
@@ -1359,25 +1339,10 @@ async fn verify_all(
 ) -> (Vec<SignedRecord>, usize) {
     let metrics = node.metrics().clone();
     tokio::task::spawn_blocking(move || {
-        let now = unix_now();
-        let mut records = Vec::with_capacity(envelopes.len());
-        let mut rejected = 0;
-        for envelope in envelopes {
-            match essaim_protocol::verify(&envelope, now) {
-                Ok(record) if wanted.as_ref().is_none_or(|w| w.contains(&record.id().0)) => {
-                    records.push(record)
-                }
-                Ok(_) => {
-                    metrics.rejected(crate::metrics::UNREQUESTED);
-                    rejected += 1;
-                }
-                Err(e) => {
-                    metrics.rejected_record(&e);
-                    rejected += 1;
-                }
-            }
-        }
-        (records, rejected)
+        verify_envelopes(envelopes, wanted.as_ref(), unix_now(), |error| match error {
+            Some(e) => metrics.rejected_record(e),
+            None => metrics.rejected(crate::metrics::UNREQUESTED),
+        })
     })
     .await
     .unwrap_or_default()

@@ -70,6 +70,73 @@ pub enum SyncResponse {
     Refused(String),
 }
 
+/// The wire codec of the sync protocol: CBOR, requests and responses
+/// refused past [`MAX_FRAME_BYTES`] before they are decoded.
+pub fn codec() -> libp2p::request_response::cbor::codec::Codec<SyncRequest, SyncResponse> {
+    libp2p::request_response::cbor::codec::Codec::default()
+        .set_request_size_maximum(MAX_FRAME_BYTES)
+        .set_response_size_maximum(MAX_FRAME_BYTES)
+}
+
+/// The responder's answer to a `Fetch`: the envelopes of the ids asked for,
+/// in order, looked up with `get` (the store); at most [`MAX_FETCH_IDS`]
+/// ids, each 32 bytes, and answers cut past [`MAX_BATCH_BYTES`].
+pub fn answer_fetch(
+    ids: Vec<ByteBuf>,
+    mut get: impl FnMut(&[u8; 32]) -> Result<Option<Vec<u8>>, String>,
+) -> SyncResponse {
+    if ids.len() > MAX_FETCH_IDS {
+        return SyncResponse::Refused(format!("at most {MAX_FETCH_IDS} ids per fetch"));
+    }
+    let mut records = Vec::new();
+    let mut missing = Vec::new();
+    let mut bytes = 0usize;
+    for id in ids {
+        let Ok(raw) = <[u8; 32]>::try_from(id.as_slice()) else {
+            return SyncResponse::Refused("an id is not 32 bytes".into());
+        };
+        if bytes >= MAX_BATCH_BYTES {
+            break;
+        }
+        match get(&raw) {
+            Ok(Some(envelope)) => {
+                bytes += envelope.len();
+                records.push(ByteBuf::from(envelope));
+            }
+            Ok(None) => missing.push(id),
+            Err(e) => return SyncResponse::Refused(e),
+        }
+    }
+    SyncResponse::Records { records, missing }
+}
+
+/// Verify received envelopes (pushed, or fetched: then `wanted` are the ids
+/// asked for, and a record not asked for counts as rejected). Returns the
+/// records that verified and the number rejected.
+pub fn verify_envelopes(
+    envelopes: Vec<ByteBuf>,
+    wanted: Option<&std::collections::HashSet<[u8; 32]>>,
+    now: u64,
+    mut on_reject: impl FnMut(Option<&essaim_protocol::RecordError>),
+) -> (Vec<essaim_protocol::SignedRecord>, usize) {
+    let mut records = Vec::with_capacity(envelopes.len());
+    let mut rejected = 0;
+    for envelope in envelopes {
+        match essaim_protocol::verify(&envelope, now) {
+            Ok(record) if wanted.is_none_or(|w| w.contains(&record.id().0)) => records.push(record),
+            Ok(_) => {
+                on_reject(None);
+                rejected += 1;
+            }
+            Err(e) => {
+                on_reject(Some(&e));
+                rejected += 1;
+            }
+        }
+    }
+    (records, rejected)
+}
+
 /// Why a reconciliation failed.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]

@@ -276,6 +276,14 @@ async fn status(node: &Node) -> Result {
     ))
 }
 
+/// The API's reading of search parameters, for [`crate::fuzzing`]: the
+/// request, or the status, code and field of the error.
+pub(crate) fn search_request_or_error(
+    request: &Request,
+) -> std::result::Result<SearchRequest, (StatusCode, &'static str, Option<String>)> {
+    search_request(request).map_err(|e| (e.status, e.code, e.field))
+}
+
 /// Parse the search parameters.
 pub(crate) fn search_request(request: &Request) -> Result<SearchRequest> {
     let mut filters = Filters::default();

@@ -34,6 +34,16 @@ use maud::Markup;
 use warp::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use warp::reply::Response;
 
+/// The search page's reading of its query pairs, for [`crate::fuzzing`]:
+/// the index request, the page's own link (`/?q=…`), and how many
+/// parameters were dropped with a message.
+pub(crate) fn search_page_params(
+    query: &[(String, String)],
+) -> (crate::index::SearchRequest, String, usize) {
+    let params = search::params::SearchParams::parse(query);
+    (params.request(), params.href(), params.problems.len())
+}
+
 pub(crate) use i18n::{Lang, LangExt};
 pub(crate) use layout::Nav;
 pub(crate) use session::{Session, Sessions};

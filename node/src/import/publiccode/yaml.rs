@@ -321,6 +321,11 @@ pub(super) fn opt_bool(map: &Obj, path: &str, name: &str) -> Result<Option<bool>
 pub(super) fn known_keys(map: &Obj, path: &str, allowed: &[&str]) -> Result<()> {
     match map.keys().find(|k| !allowed.contains(&k.as_str())) {
         None => Ok(()),
+        // An empty key (`: value`, `!tag : value`) would read as no key at all.
+        Some(unknown) if unknown.trim().is_empty() => Err(invalid(
+            join(path, "\"\""),
+            "an empty key: every key has a name (look for a line starting with `:`)".to_owned(),
+        )),
         Some(unknown) => Err(invalid(
             join(path, unknown),
             format!(

@@ -1,0 +1,8 @@
+//! The `search` fuzz target: see checks/search.rs for what it checks (the
+//! same checks replay the regression inputs in `cargo test`).
+#![no_main]
+
+#[path = "../checks/search.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::run(data));
