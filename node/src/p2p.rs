@@ -32,6 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::node::Node;
 
+mod codec;
 mod swarm;
 pub mod sync;
 
@@ -43,6 +44,9 @@ pub const RECORDS_TOPIC: &str = "essaim/records/1";
 /// Largest gossipsub RPC accepted or sent: an envelope of a 65,536-byte
 /// payload is 65,664 bytes, plus protobuf framing.
 pub const MAX_TRANSMIT_BYTES: usize = 73_728;
+/// How long a new connection may take to negotiate its protocols, secure
+/// itself (noise) and start its multiplexer; slower ones are closed.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The identify protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/essaim/1";
 

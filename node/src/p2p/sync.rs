@@ -21,6 +21,9 @@ pub const SYNC_PROTOCOL: &str = "/essaim/sync/1";
 /// Negentropy frame size limit, bytes: a reconcile message is at most this
 /// long (plus a few bytes), whatever the size of the difference.
 pub const FRAME_LIMIT: u64 = 256 * 1024;
+/// Size of one reconcile message (either side) at most: the frame limit
+/// plus the slack Negentropy allows itself past it.
+pub const MAX_RECONCILE_BYTES: u64 = FRAME_LIMIT + 4_096;
 /// Reconcile rounds per session at most.
 pub const MAX_ROUNDS: usize = 64;
 /// Ids learnt (needed + offered) per session at most.
@@ -197,7 +200,7 @@ impl Initiator {
                 "more than {MAX_ROUNDS} reconcile rounds"
             )));
         }
-        if answer.len() as u64 > FRAME_LIMIT + 4_096 {
+        if answer.len() as u64 > MAX_RECONCILE_BYTES {
             return Err(SyncError::Protocol(format!(
                 "a reconcile message of {} bytes (limit {FRAME_LIMIT})",
                 answer.len()
