@@ -31,24 +31,23 @@ use crate::node::Node;
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serve the node's routes on `listener` until `shutdown` completes, then
-/// stop accepting and let the requests in flight finish. HTTP/1.1 (with
-/// [`HEADER_READ_TIMEOUT`]) and HTTP/2 with prior knowledge, as warp does.
+/// stop accepting and let the requests in flight finish. HTTP/1.1 only:
+/// warp's automatic HTTP/2 detection waits for the first bytes with no
+/// timeout, so a connection that sends nothing would stay open (browsers
+/// speak HTTP/2 only over TLS, which a reverse proxy terminates).
 pub async fn serve(
     node: Node,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
 
     let service = warp::service(routes(node));
-    let mut builder = Builder::new(TokioExecutor::new());
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -65,12 +64,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let connection = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(stream),
-                TowerToHyperService::new(service.clone()),
-            )
-            .into_owned();
+        let connection = builder.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(service.clone()),
+        );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

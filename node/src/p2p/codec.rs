@@ -1,11 +1,16 @@
 //! The wire codec of `/essaim/sync/1`: libp2p's CBOR codec, behind a frame
-//! reader that tells an oversized frame apart from a broken one.
+//! reader that tells an oversized or malformed request apart from a broken
+//! stream.
 //!
 //! libp2p's codec reads at most its size limit and then fails to decode the
-//! truncated bytes, which looks like a connection cut mid-frame. An honest
-//! node never writes a frame over [`MAX_FRAME_BYTES`] (its batches are
-//! bounded well below it), so a frame over the limit is the peer's doing:
-//! the read fails with [`FrameTooLarge`] and the swarm bans the peer.
+//! truncated bytes, which looks like a connection cut mid-frame; and
+//! request-response reports no failure at all for a request it could not
+//! read. An honest node never writes a frame over [`MAX_FRAME_BYTES`] (its
+//! batches are bounded well below it), so a frame over the limit is the
+//! peer's doing: an inbound request is delivered as
+//! `Err(BadRequest::TooLarge)` (or `Malformed`), with the peer's id, and the
+//! swarm bans (or strikes) the peer; an oversized answer fails the outbound
+//! request with [`FrameTooLarge`].
 
 use std::io;
 
@@ -25,6 +30,15 @@ pub(super) fn is_too_large(error: &io::Error) -> bool {
     error
         .get_ref()
         .is_some_and(|inner| inner.downcast_ref::<FrameTooLarge>().is_some())
+}
+
+/// A request frame that could not be read as a [`SyncRequest`].
+#[derive(Debug)]
+pub(super) enum BadRequest {
+    /// Over [`MAX_FRAME_BYTES`].
+    TooLarge,
+    /// Not a sync request (and why).
+    Malformed(String),
 }
 
 /// The sync protocol's codec.
@@ -56,21 +70,32 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u
 
 impl Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = SyncRequest;
+    type Request = Result<SyncRequest, BadRequest>;
     type Response = SyncResponse;
 
     async fn read_request<T>(
         &mut self,
         protocol: &StreamProtocol,
         io: &mut T,
-    ) -> io::Result<SyncRequest>
+    ) -> io::Result<Result<SyncRequest, BadRequest>>
     where
         T: AsyncRead + Unpin + Send,
     {
-        let frame = read_frame(io).await?;
-        self.cbor
+        let frame = match read_frame(io).await {
+            Ok(frame) => frame,
+            Err(e) if is_too_large(&e) => return Ok(Err(BadRequest::TooLarge)),
+            Err(e) => return Err(e),
+        };
+        match self
+            .cbor
             .read_request(protocol, &mut frame.as_slice())
             .await
+        {
+            Ok(request) => Ok(Ok(request)),
+            // Truncated: the stream was cut, not necessarily by the peer.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(e),
+            Err(e) => Ok(Err(BadRequest::Malformed(e.to_string()))),
+        }
     }
 
     async fn read_response<T>(
@@ -91,12 +116,18 @@ impl Codec for SyncCodec {
         &mut self,
         protocol: &StreamProtocol,
         io: &mut T,
-        request: SyncRequest,
+        request: Result<SyncRequest, BadRequest>,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        self.cbor.write_request(protocol, io, request).await
+        match request {
+            Ok(request) => self.cbor.write_request(protocol, io, request).await,
+            Err(bad) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("not sending a bad request: {bad:?}"),
+            )),
+        }
     }
 
     async fn write_response<T>(

@@ -25,10 +25,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::codec::{SyncCodec, is_too_large};
+use super::codec::{BadRequest, SyncCodec, is_too_large};
 use super::sync::{
-    HeadSet, Initiator, MAX_BATCH_BYTES, MAX_FETCH_IDS, MAX_RECONCILE_BYTES, SYNC_PROTOCOL,
-    SyncError, SyncRequest, SyncResponse,
+    HeadSet, Initiator, MAX_BATCH_BYTES, MAX_FETCH_IDS, MAX_FRAME_BYTES, MAX_RECONCILE_BYTES,
+    SYNC_PROTOCOL, SyncError, SyncRequest, SyncResponse,
 };
 use super::{
     HANDSHAKE_TIMEOUT, IDENTIFY_PROTOCOL, MAX_TRANSMIT_BYTES, P2pError, P2pHandle, P2pSettings,
@@ -845,7 +845,11 @@ impl Runner {
                 request,
                 reply,
             } => {
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, Ok(request));
                 self.pending.insert(id, reply);
             }
             Command::Respond { channel, response } => {
@@ -1260,11 +1264,38 @@ impl Runner {
         });
     }
 
-    fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+    fn on_sync_event(
+        &mut self,
+        event: request_response::Event<Result<SyncRequest, BadRequest>, SyncResponse>,
+    ) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
-                    request, channel, ..
+                    request: Err(bad),
+                    channel,
+                    ..
+                } => {
+                    let refused = match bad {
+                        BadRequest::TooLarge => {
+                            self.ban(peer, "it sent a sync frame over the limit");
+                            format!("a sync frame is at most {MAX_FRAME_BYTES} bytes")
+                        }
+                        BadRequest::Malformed(why) => {
+                            tracing::info!(%peer, why, "a peer sent a malformed sync request");
+                            self.strike(peer, "it sent malformed sync requests");
+                            format!("not a sync request: {why}")
+                        }
+                    };
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, SyncResponse::Refused(refused));
+                }
+                request_response::Message::Request {
+                    request: Ok(request),
+                    channel,
+                    ..
                 } => {
                     if matches!(request, SyncRequest::Reconcile(_)) {
                         self.last_contact.insert(peer, Instant::now());
@@ -1295,18 +1326,9 @@ impl Runner {
                     let _ = reply.send(Err(error.to_string()));
                 }
             }
-            request_response::Event::InboundFailure { peer, error, .. } => match &error {
-                request_response::InboundFailure::Io(e) if is_too_large(e) => {
-                    self.ban(peer, "it sent a sync frame over the limit");
-                }
-                request_response::InboundFailure::Io(e)
-                    if e.kind() == std::io::ErrorKind::InvalidData =>
-                {
-                    tracing::info!(%peer, error = %e, "a peer sent a malformed sync request");
-                    self.strike(peer, "it sent malformed sync requests");
-                }
-                _ => tracing::debug!(%peer, %error, "a sync request from a peer failed"),
-            },
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "a sync request from a peer failed");
+            }
             _ => {}
         }
     }

@@ -2,4 +2,5 @@
 //! harness of `essaim_tests::harness`.
 
 mod federation;
+mod hostile;
 mod trust;
