@@ -3,4 +3,5 @@
 
 mod federation;
 mod hostile;
+mod load;
 mod trust;
