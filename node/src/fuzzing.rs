@@ -15,7 +15,8 @@ use libp2p::futures::executor::block_on;
 use libp2p::request_response::Codec;
 
 use crate::index::SearchRequest;
-use crate::p2p::sync::{SYNC_PROTOCOL, SyncRequest, SyncResponse, codec};
+use crate::p2p::codec::SyncCodec;
+use crate::p2p::sync::{SYNC_PROTOCOL, SyncRequest, SyncResponse};
 
 /// The query string's pairs, as the HTTP server splits them (at most
 /// [`crate::web::MAX_QUERY_PARAMS`] + 1 of them).
@@ -80,25 +81,31 @@ fn protocol() -> StreamProtocol {
 /// A sync request frame decoded by the swarm's codec (size limit included).
 pub fn read_sync_request(frame: &[u8]) -> io::Result<SyncRequest> {
     let mut io = libp2p::futures::io::Cursor::new(frame);
-    block_on(codec().read_request(&protocol(), &mut io))
+    match block_on(SyncCodec::default().read_request(&protocol(), &mut io))? {
+        Ok(request) => Ok(request),
+        Err(bad) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{bad:?}"),
+        )),
+    }
 }
 
 /// A sync response frame decoded by the swarm's codec.
 pub fn read_sync_response(frame: &[u8]) -> io::Result<SyncResponse> {
     let mut io = libp2p::futures::io::Cursor::new(frame);
-    block_on(codec().read_response(&protocol(), &mut io))
+    block_on(SyncCodec::default().read_response(&protocol(), &mut io))
 }
 
 /// A sync request encoded by the swarm's codec.
 pub fn write_sync_request(request: SyncRequest) -> io::Result<Vec<u8>> {
     let mut io = libp2p::futures::io::Cursor::new(Vec::new());
-    block_on(codec().write_request(&protocol(), &mut io, request))?;
+    block_on(SyncCodec::default().write_request(&protocol(), &mut io, Ok(request)))?;
     Ok(io.into_inner())
 }
 
 /// A sync response encoded by the swarm's codec.
 pub fn write_sync_response(response: SyncResponse) -> io::Result<Vec<u8>> {
     let mut io = libp2p::futures::io::Cursor::new(Vec::new());
-    block_on(codec().write_response(&protocol(), &mut io, response))?;
+    block_on(SyncCodec::default().write_response(&protocol(), &mut io, response))?;
     Ok(io.into_inner())
 }

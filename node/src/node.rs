@@ -627,12 +627,10 @@ impl Node {
         self.write_running_file(address)?;
         tracing::info!(hub = %self.hub_id(), http = ?address, "node running");
 
-        let routes = crate::web::routes(self.clone());
         let server_cancel = cancel.clone();
-        let server = warp::serve(routes)
-            .incoming(listener)
-            .graceful(async move { server_cancel.cancelled().await })
-            .run();
+        let server = crate::web::serve(self.clone(), listener, async move {
+            server_cancel.cancelled().await
+        });
         tokio::pin!(server);
         tokio::select! {
             () = &mut server => {}

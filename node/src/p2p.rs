@@ -32,6 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::node::Node;
 
+pub(crate) mod codec;
 mod swarm;
 pub mod sync;
 
@@ -45,6 +46,9 @@ pub const RECORDS_TOPIC: &str = "essaim/records/1";
 pub const MAX_TRANSMIT_BYTES: usize = 73_728;
 /// The prefix of gossipsub's metric families in `/metrics`.
 pub const GOSSIPSUB_PREFIX: &str = "libp2p_gossipsub";
+/// How long a new connection may take to negotiate its protocols, secure
+/// itself (noise) and start its multiplexer; slower ones are closed.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The identify protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/essaim/1";
 

@@ -7,6 +7,11 @@
 //! `{"error": {"code", "message", "field"?}}` with the right status.
 //! Request bodies are read as a stream with a hard limit: a body larger than
 //! the limit gets 413 without being read in full.
+//!
+//! [`serve`] runs the filter on hyper itself rather than through
+//! `warp::serve`, which sets no timer: without one hyper applies no header
+//! read timeout, and a slow-loris client that trickles its headers (or an
+//! idle keep-alive connection) holds its socket for ever.
 
 mod api;
 pub mod git;
@@ -19,6 +24,60 @@ use warp::http::{HeaderMap, Method, StatusCode};
 use warp::reply::Response;
 
 use crate::node::Node;
+
+/// How long a client may take to send a request's head, counted from the
+/// moment the server waits for it (so it also bounds an idle keep-alive
+/// connection): slower connections are closed.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serve the node's routes on `listener` until `shutdown` completes, then
+/// stop accepting and let the requests in flight finish. HTTP/1.1 only:
+/// warp's automatic HTTP/2 detection waits for the first bytes with no
+/// timeout, so a connection that sends nothing would stay open (browsers
+/// speak HTTP/2 only over TLS, which a reverse proxy terminates).
+pub async fn serve(
+    node: Node,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let service = warp::service(routes(node));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, most often: let connections
+                    // close before accepting again.
+                    tracing::warn!(error = %e, "cannot accept an HTTP connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let connection = builder.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(service.clone()),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
 
 /// Every route: method, path pattern (`{name}` for a segment), summary.
 /// `/git/…` (git's smart HTTP protocol, [`git`]) is routed apart and

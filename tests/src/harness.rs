@@ -7,15 +7,25 @@
 //! caller's own bound) and fails the test with what it waited for.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use essaim_node::datadir::{self, DataDir, HubProfile};
 use essaim_node::node::{Node, NodeError};
-use essaim_node::p2p::libp2p::{Multiaddr, PeerId, multiaddr::Protocol};
-use essaim_node::p2p::{P2pHandle, SyncStatus};
+use essaim_node::p2p::libp2p::request_response::{self, ProtocolSupport};
+use essaim_node::p2p::libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use essaim_node::p2p::libp2p::{
+    self, Multiaddr, PeerId, StreamProtocol, Swarm, gossipsub, identity, multiaddr::Protocol,
+    noise, tcp, yamux,
+};
+use essaim_node::p2p::sync::SYNC_PROTOCOL;
+use essaim_node::p2p::{P2pHandle, RECORDS_TOPIC, SyncStatus};
 use essaim_protocol::vocab::HubKind;
 use essaim_protocol::{Body, HubKey, SignedRecord, Territory};
+use futures_util::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -445,4 +455,250 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A bare libp2p peer (TCP, noise, yamux, a fresh identity) around the
+/// behaviour `make` builds: a test's hostile peer, which keeps none of the
+/// node's rules.
+pub fn bare_swarm<B>(make: impl FnOnce(&identity::Keypair) -> B) -> Swarm<B>
+where
+    B: NetworkBehaviour,
+{
+    libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_ed25519())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .expect("a TCP transport")
+        .with_behaviour(make)
+        .expect("a behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
+/// A gossipsub behaviour subscribed to the records topic that validates
+/// nothing and sends messages up to `max_transmit` bytes.
+pub fn bare_gossipsub(max_transmit: usize) -> gossipsub::Behaviour {
+    let config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .max_transmit_size(max_transmit)
+        .message_id_fn(|m: &gossipsub::Message| {
+            use sha2::Digest;
+            gossipsub::MessageId::new(&sha2::Sha256::digest(&m.data))
+        })
+        .heartbeat_interval(Duration::from_millis(500))
+        .build()
+        .expect("a gossipsub configuration");
+    let mut behaviour =
+        gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
+            .expect("a gossipsub behaviour");
+    behaviour
+        .subscribe(&gossipsub::IdentTopic::new(RECORDS_TOPIC))
+        .expect("subscribed");
+    behaviour
+}
+
+/// Drive a hostile gossip peer (already dialling): every `every`, publish
+/// the messages `round` makes (`round(n)` for the n-th round; the count
+/// starts again at 1 when a publish fails, e.g. before the node
+/// subscribed), until the node closes its last connection after something
+/// was sent, or `within` passes. The task gives whether the node cut it;
+/// the counter counts messages published.
+pub fn spawn_gossip_until_cut(
+    mut swarm: Swarm<gossipsub::Behaviour>,
+    every: Duration,
+    within: Duration,
+    mut round: impl FnMut(u32) -> Vec<Vec<u8>> + Send + 'static,
+) -> (Arc<AtomicUsize>, JoinHandle<bool>) {
+    use futures_util::StreamExt;
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let topic = gossipsub::IdentTopic::new(RECORDS_TOPIC);
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        let mut n = 0u32;
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            tokio::select! {
+                event = swarm.select_next_some() => {
+                    if let SwarmEvent::ConnectionClosed { num_established: 0, .. } = event
+                        && counter.load(Ordering::Relaxed) > 0
+                    {
+                        return true;
+                    }
+                }
+                _ = tick.tick() => {
+                    n += 1;
+                    for bytes in round(n) {
+                        match swarm.behaviour_mut().publish(topic.clone(), bytes) {
+                            Ok(_) => { counter.fetch_add(1, Ordering::Relaxed); }
+                            Err(_) => { n = 0; break; }
+                        }
+                    }
+                }
+            }
+        }
+        false
+    });
+    (sent, task)
+}
+
+/// A request-response codec that sends and receives raw bytes: a hostile
+/// peer's way to put any frame on `/essaim/sync/1`.
+#[derive(Clone, Default)]
+pub struct RawCodec;
+
+/// Largest answer a [`RawCodec`] reads.
+const RAW_MAX: u64 = 64 << 20;
+
+impl request_response::Codec for RawCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let mut frame = Vec::new();
+        io.take(RAW_MAX).read_to_end(&mut frame).await?;
+        Ok(frame)
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let mut frame = Vec::new();
+        io.take(RAW_MAX).read_to_end(&mut frame).await?;
+        if frame.is_empty() {
+            // Every answer of the protocol is at least one byte: the node
+            // closed the stream without answering.
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the stream closed without an answer",
+            ));
+        }
+        Ok(frame)
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        request: Vec<u8>,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&request).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        response: Vec<u8>,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&response).await
+    }
+}
+
+/// A bare peer that speaks `/essaim/sync/1` with raw frames.
+pub fn raw_sync_peer() -> Swarm<request_response::Behaviour<RawCodec>> {
+    bare_swarm(|_| {
+        request_response::Behaviour::with_codec(
+            RawCodec,
+            [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+            request_response::Config::default().with_request_timeout(NET_TIMEOUT),
+        )
+    })
+}
+
+/// What became of one raw sync request.
+#[derive(Debug)]
+pub enum RawOutcome {
+    /// The node answered these bytes.
+    Answer(Vec<u8>),
+    /// The request failed (the node reset the stream or the connection).
+    Failed(String),
+}
+
+/// Dial `address` (if not connected) and send `frame` as one sync request;
+/// waits for its answer or failure within [`NET_TIMEOUT`]. `None` when the
+/// peer could not even connect (it is banned).
+pub async fn raw_request(
+    swarm: &mut Swarm<request_response::Behaviour<RawCodec>>,
+    address: &Multiaddr,
+    frame: Vec<u8>,
+) -> Option<RawOutcome> {
+    use futures_util::StreamExt;
+    let Some(Protocol::P2p(peer)) = address.iter().last() else {
+        panic!("{address} names no peer");
+    };
+    if !swarm.is_connected(&peer) {
+        swarm.dial(address.clone()).expect("a dial starts");
+        let connected = tokio::time::timeout(NET_TIMEOUT, async {
+            loop {
+                match swarm.select_next_some().await {
+                    SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == peer => {
+                        return true;
+                    }
+                    SwarmEvent::OutgoingConnectionError { .. } => return false,
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("a dial ends within the bound");
+        if !connected {
+            return None;
+        }
+    }
+    let id = swarm.behaviour_mut().send_request(&peer, frame);
+    let outcome = tokio::time::timeout(NET_TIMEOUT, async {
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message:
+                        request_response::Message::Response {
+                            request_id,
+                            response,
+                        },
+                    ..
+                }) if request_id == id => return RawOutcome::Answer(response),
+                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                    request_id,
+                    error,
+                    ..
+                }) if request_id == id => return RawOutcome::Failed(error.to_string()),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("a sync request ends within the bound");
+    Some(outcome)
+}
+
+/// Keep `swarm` polled until it has no connection left to `peer`, within
+/// `within`; whether it got there.
+pub async fn until_disconnected<B: NetworkBehaviour>(
+    swarm: &mut Swarm<B>,
+    peer: PeerId,
+    within: Duration,
+) -> bool {
+    use futures_util::StreamExt;
+    tokio::time::timeout(within, async {
+        while swarm.is_connected(&peer) {
+            swarm.select_next_some().await;
+        }
+    })
+    .await
+    .is_ok()
 }

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod harness;
+pub mod load;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -25,17 +25,19 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::codec::{BadRequest, SyncCodec, is_too_large};
 use super::sync::{
-    HeadSet, Initiator, MAX_BATCH_BYTES, MAX_FETCH_IDS, SYNC_PROTOCOL, SyncError, SyncRequest,
-    SyncResponse, answer_fetch, verify_envelopes,
+    HeadSet, Initiator, MAX_BATCH_BYTES, MAX_FETCH_IDS, MAX_FRAME_BYTES, MAX_RECONCILE_BYTES,
+    SYNC_PROTOCOL, SyncError, SyncRequest, SyncResponse, answer_fetch, verify_envelopes,
 };
 use super::{
-    IDENTIFY_PROTOCOL, MAX_TRANSMIT_BYTES, P2pError, P2pHandle, P2pSettings, PeerInfo,
-    RECORDS_TOPIC, Shared, State, SyncSummary, hub_of,
+    HANDSHAKE_TIMEOUT, IDENTIFY_PROTOCOL, MAX_TRANSMIT_BYTES, P2pError, P2pHandle, P2pSettings,
+    PeerInfo, RECORDS_TOPIC, Shared, State, SyncSummary, hub_of,
 };
 use crate::metrics::Via;
 use crate::node::Node;
 use crate::store::Source;
+use crate::trust::Refusal;
 use crate::unix_now;
 
 /// Connections kept open without traffic (gossipsub alone does not keep a
@@ -56,6 +58,9 @@ const INVALID_MESSAGE_WEIGHT: f64 = -20.0;
 const MAX_VALIDATIONS: usize = 64;
 /// Inbound sync requests served at once at most (CPU bound per node).
 const MAX_INBOUND_SYNC: usize = 4;
+/// Inbound sync requests of one peer in progress at most (an honest peer
+/// sends one at a time).
+const MAX_INBOUND_PER_PEER: usize = 2;
 /// Connections at most, in total and per peer.
 const MAX_CONNECTIONS: u32 = 256;
 const MAX_PER_PEER: u32 = 2;
@@ -64,6 +69,12 @@ const MAX_PER_PEER: u32 = 2;
 const MAX_INCOMING: u32 = 128;
 /// Peers found through kad are dialled while fewer than this are connected.
 const TARGET_PEERS: usize = 8;
+/// Gossiped records a peer may relay that are refused for a quota or a full
+/// quarantine, per [`OVER_QUOTA_WINDOW`], before it is banned: valid but
+/// useless records, such as a flood signed by fresh hubs. An honest peer
+/// relays only what its own policy accepted, far below this.
+const MAX_OVER_QUOTA: u32 = 1_000;
+const OVER_QUOTA_WINDOW: Duration = Duration::from_secs(3_600);
 /// Invalid records pushed or fetched before a peer is blocked.
 const MAX_STRIKES: u32 = 3;
 
@@ -94,7 +105,11 @@ pub(super) enum Command {
     SyncEnded {
         summary: SyncSummary,
     },
-    Strike(PeerId),
+    /// The peer relayed a record refused for a full quarantine or an
+    /// author's quota.
+    OverQuota(PeerId),
+    /// The peer broke the protocol (and how, for the log line of its ban).
+    Strike(PeerId, &'static str),
     /// The operator blocked (or unblocked) the hub whose node this is.
     HubBlocked {
         peer: PeerId,
@@ -111,7 +126,7 @@ struct Behaviour {
     kad: kad::Behaviour<kad::store::MemoryStore>,
     mdns: Toggle<mdns::tokio::Behaviour>,
     gossipsub: gossipsub::Behaviour,
-    sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+    sync: request_response::Behaviour<SyncCodec>,
     relay_client: relay::client::Behaviour,
     relay_server: Toggle<relay::Behaviour>,
     dcutr: dcutr::Behaviour,
@@ -141,13 +156,18 @@ fn gossipsub_behaviour(
     metrics: &mut prometheus_client::registry::Registry,
 ) -> Result<gossipsub::Behaviour, String> {
     let _ = key;
+    let topic = IdentTopic::new(RECORDS_TOPIC);
     let config = gossipsub::ConfigBuilder::default()
         // Records are signed; gossipsub messages carry no author, seqno or
         // signature, and messages that do are refused ("StrictNoSign").
         .validation_mode(gossipsub::ValidationMode::Anonymous)
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| message_id(&m.data))
-        .max_transmit_size(MAX_TRANSMIT_BYTES)
+        // A frame over twice the limit is refused from its length prefix,
+        // before it is read; a record message over the limit is decoded and
+        // counted invalid (P4), so a peer that sends them is graylisted.
+        .max_transmit_size(2 * MAX_TRANSMIT_BYTES)
+        .max_transmit_size_for_topic(MAX_TRANSMIT_BYTES, topic.hash())
         .heartbeat_interval(Duration::from_millis(700))
         .build()
         .map_err(|e| e.to_string())?;
@@ -156,7 +176,6 @@ fn gossipsub_behaviour(
     let mut behaviour =
         gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)?
             .with_metrics(metrics, gossipsub::MetricsConfig::default());
-    let topic = IdentTopic::new(RECORDS_TOPIC);
     let mut params = gossipsub::PeerScoreParams {
         // Hubs of one organisation, and test networks, share an address.
         ip_colocation_factor_weight: 0.0,
@@ -209,11 +228,19 @@ fn build_swarm(
     let relay_on = settings.relay_server;
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
+        // TCP as `with_tcp` builds it, plus a bound on the whole upgrade
+        // (multistream-select, noise, yamux), which `with_tcp` leaves
+        // unbounded: a connection that trickles its handshake (slow-loris)
+        // would hold one of the pending-connection slots for ever.
+        .with_other_transport(|key| {
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                    .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+                    .authenticate(noise::Config::new(key)?)
+                    .multiplex(yamux::Config::default())
+                    .timeout(HANDSHAKE_TIMEOUT),
+            )
+        })
         .map_err(|e| setup(&e))?
         // In-process only (`/memory/N` reaches this process's listeners and
         // nothing else): the many-hub simulation runs on it.
@@ -222,7 +249,8 @@ fn build_swarm(
                 MemoryTransport::default()
                     .upgrade(libp2p::core::upgrade::Version::V1)
                     .authenticate(noise::Config::new(key)?)
-                    .multiplex(yamux::Config::default()),
+                    .multiplex(yamux::Config::default())
+                    .timeout(HANDSHAKE_TIMEOUT),
             )
         })
         .map_err(|e| setup(&e))?
@@ -247,7 +275,7 @@ fn build_swarm(
                 kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
             }
             let sync = request_response::Behaviour::with_codec(
-                super::sync::codec(),
+                SyncCodec::default(),
                 [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
                 request_response::Config::default()
                     .with_request_timeout(Duration::from_secs(30))
@@ -344,8 +372,13 @@ struct Runner {
     /// Nodes of hubs the operator blocked: refused until unblocked.
     hub_blocked: HashSet<PeerId>,
     strikes: HashMap<PeerId, u32>,
+    /// Per peer: since when, and how many records it relayed were refused
+    /// for a quota or a full quarantine.
+    over_quota: HashMap<PeerId, (Instant, u32)>,
     validations: Arc<Semaphore>,
     inbound: Arc<Semaphore>,
+    /// Inbound sync requests in progress, per peer.
+    inbound_by_peer: Arc<Mutex<HashMap<PeerId, usize>>>,
     sync_interval: Duration,
     discover: bool,
     circuits: Vec<Circuit>,
@@ -491,8 +524,10 @@ pub(super) async fn start(
         banned: HashMap::new(),
         hub_blocked: HashSet::new(),
         strikes: HashMap::new(),
+        over_quota: HashMap::new(),
         validations: Arc::new(Semaphore::new(MAX_VALIDATIONS)),
         inbound: Arc::new(Semaphore::new(MAX_INBOUND_SYNC)),
+        inbound_by_peer: Arc::default(),
         sync_interval: settings.sync_interval,
         discover: settings.discover,
         circuits,
@@ -812,7 +847,11 @@ impl Runner {
                 request,
                 reply,
             } => {
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, Ok(request));
                 self.pending.insert(id, reply);
             }
             Command::Respond { channel, response } => {
@@ -878,13 +917,28 @@ impl Runner {
                     self.swarm.behaviour_mut().blocked.unblock_peer(peer);
                 }
             }
-            Command::Strike(peer) => {
-                let strikes = self.strikes.entry(peer).or_default();
-                *strikes += 1;
-                if *strikes >= MAX_STRIKES {
-                    self.ban(peer, "it sent records that do not verify");
+            Command::Strike(peer, why) => self.strike(peer, why),
+            Command::OverQuota(peer) => {
+                let now = Instant::now();
+                let (since, count) = self.over_quota.entry(peer).or_insert((now, 0));
+                if now.duration_since(*since) > OVER_QUOTA_WINDOW {
+                    (*since, *count) = (now, 0);
+                }
+                *count += 1;
+                if *count > MAX_OVER_QUOTA {
+                    self.over_quota.remove(&peer);
+                    self.ban(peer, "it floods records that the trust policy refuses");
                 }
             }
+        }
+    }
+
+    /// Count one offence of `peer`; at [`MAX_STRIKES`] it is banned.
+    fn strike(&mut self, peer: PeerId, why: &'static str) {
+        let strikes = self.strikes.entry(peer).or_default();
+        *strikes += 1;
+        if *strikes >= MAX_STRIKES {
+            self.ban(peer, why);
         }
     }
 
@@ -1196,6 +1250,14 @@ impl Runner {
                             metrics.ingested(Some(Via::Gossip), &[], &outcomes);
                             match outcomes.first() {
                                 Some(outcome) if outcome.is_new() => MessageAcceptance::Accept,
+                                Some(crate::store::Inserted::Refused(
+                                    Refusal::QuarantineFull
+                                    | Refusal::HourlyQuota
+                                    | Refusal::TotalQuota,
+                                )) => {
+                                    let _ = commands.send(Command::OverQuota(source));
+                                    MessageAcceptance::Ignore
+                                }
                                 _ => MessageAcceptance::Ignore,
                             }
                         }
@@ -1219,11 +1281,38 @@ impl Runner {
         });
     }
 
-    fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+    fn on_sync_event(
+        &mut self,
+        event: request_response::Event<Result<SyncRequest, BadRequest>, SyncResponse>,
+    ) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
-                    request, channel, ..
+                    request: Err(bad),
+                    channel,
+                    ..
+                } => {
+                    let refused = match bad {
+                        BadRequest::TooLarge => {
+                            self.ban(peer, "it sent a sync frame over the limit");
+                            format!("a sync frame is at most {MAX_FRAME_BYTES} bytes")
+                        }
+                        BadRequest::Malformed(why) => {
+                            tracing::info!(%peer, why, "a peer sent a malformed sync request");
+                            self.strike(peer, "it sent malformed sync requests");
+                            format!("not a sync request: {why}")
+                        }
+                    };
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, SyncResponse::Refused(refused));
+                }
+                request_response::Message::Request {
+                    request: Ok(request),
+                    channel,
+                    ..
                 } => {
                     if matches!(request, SyncRequest::Reconcile(_)) {
                         self.last_contact.insert(peer, Instant::now());
@@ -1240,8 +1329,16 @@ impl Runner {
                 }
             },
             request_response::Event::OutboundFailure {
-                request_id, error, ..
+                peer,
+                request_id,
+                error,
+                ..
             } => {
+                if let request_response::OutboundFailure::Io(e) = &error
+                    && is_too_large(e)
+                {
+                    self.ban(peer, "it answered with a sync frame over the limit");
+                }
                 if let Some(reply) = self.pending.remove(&request_id) {
                     let _ = reply.send(Err(error.to_string()));
                 }
@@ -1253,21 +1350,71 @@ impl Runner {
         }
     }
 
-    /// Serve one sync request on a task of its own (bounded by a semaphore).
+    /// Serve one sync request on a task of its own (bounded by a semaphore,
+    /// and per peer: a peer with [`MAX_INBOUND_PER_PEER`] requests in
+    /// progress is refused at once, so that one peer cannot hold every
+    /// permit while honest peers wait).
     fn answer(
         &mut self,
         peer: PeerId,
         request: SyncRequest,
         channel: ResponseChannel<SyncResponse>,
     ) {
+        let Some(slot) = PeerSlot::take(&self.inbound_by_peer, peer) else {
+            tracing::debug!(%peer, "a peer sends sync requests faster than they are answered");
+            let refused = SyncResponse::Refused(format!(
+                "busy: at most {MAX_INBOUND_PER_PEER} requests of one peer at a time"
+            ));
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, refused);
+            return;
+        };
         let node = self.node.clone();
         let shared = self.shared.clone();
         let permits = self.inbound.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let _permit = permits.acquire_owned().await;
             let response = serve(&node, &shared, peer, request).await;
             let _ = shared.commands.send(Command::Respond { channel, response });
         });
+    }
+}
+
+/// One of a peer's [`MAX_INBOUND_PER_PEER`] slots, given back on drop.
+struct PeerSlot {
+    counts: Arc<Mutex<HashMap<PeerId, usize>>>,
+    peer: PeerId,
+}
+
+impl PeerSlot {
+    fn take(counts: &Arc<Mutex<HashMap<PeerId, usize>>>, peer: PeerId) -> Option<PeerSlot> {
+        let mut map = counts.lock().ok()?;
+        let count = map.entry(peer).or_default();
+        if *count >= MAX_INBOUND_PER_PEER {
+            return None;
+        }
+        *count += 1;
+        Some(PeerSlot {
+            counts: counts.clone(),
+            peer,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.counts.lock()
+            && let Some(count) = map.get_mut(&self.peer)
+        {
+            *count -= 1;
+            if *count == 0 {
+                map.remove(&self.peer);
+            }
+        }
     }
 }
 
@@ -1279,6 +1426,19 @@ async fn serve(
 ) -> SyncResponse {
     match request {
         SyncRequest::Reconcile(message) => {
+            // An initiator's message is bounded by the frame limit it runs
+            // with; a bigger one (a huge id list, a flood of tiny ranges)
+            // is refused before any work.
+            if message.len() as u64 > MAX_RECONCILE_BYTES {
+                tracing::info!(%peer, bytes = message.len(), "a peer sent an oversized reconcile message");
+                let _ = shared.commands.send(Command::Strike(
+                    peer,
+                    "it sent oversized reconcile messages",
+                ));
+                return SyncResponse::Refused(format!(
+                    "a reconcile message is at most {MAX_RECONCILE_BYTES} bytes"
+                ));
+            }
             let set = match head_set(node, shared).await {
                 Ok(set) => set,
                 Err(e) => return SyncResponse::Refused(e.to_string()),
@@ -1286,11 +1446,32 @@ async fn serve(
             let answer = tokio::task::spawn_blocking(move || set.respond(&message)).await;
             match answer {
                 Ok(Ok(answer)) => SyncResponse::Reconcile(ByteBuf::from(answer)),
-                Ok(Err(e)) => SyncResponse::Refused(e.to_string()),
+                Ok(Err(e)) => {
+                    tracing::info!(%peer, error = %e, "a peer sent a malformed reconcile message");
+                    let _ = shared.commands.send(Command::Strike(
+                        peer,
+                        "it sent malformed reconcile messages",
+                    ));
+                    SyncResponse::Refused(e.to_string())
+                }
                 Err(e) => SyncResponse::Refused(e.to_string()),
             }
         }
         SyncRequest::Fetch(ids) => {
+            let malformed = if ids.len() > MAX_FETCH_IDS {
+                Some(format!("at most {MAX_FETCH_IDS} ids per fetch"))
+            } else if ids.iter().any(|id| id.len() != 32) {
+                Some("an id is not 32 bytes".to_owned())
+            } else {
+                None
+            };
+            if let Some(why) = malformed {
+                tracing::info!(%peer, why, "a peer sent a malformed fetch");
+                let _ = shared
+                    .commands
+                    .send(Command::Strike(peer, "it sent malformed fetch requests"));
+                return SyncResponse::Refused(why);
+            }
             let node = node.clone();
             let found = tokio::task::spawn_blocking(move || {
                 answer_fetch(ids, |id| {
@@ -1306,7 +1487,10 @@ async fn serve(
         SyncRequest::Push(envelopes) => {
             let (records, rejected) = verify_all(node, envelopes, None).await;
             if rejected > 0 {
-                let _ = shared.commands.send(Command::Strike(peer));
+                let _ = shared.commands.send(Command::Strike(
+                    peer,
+                    "it pushed records that do not verify",
+                ));
             }
             let source = Source::Peer(peer.to_string());
             let count = records.len();
@@ -1339,10 +1523,15 @@ async fn verify_all(
 ) -> (Vec<SignedRecord>, usize) {
     let metrics = node.metrics().clone();
     tokio::task::spawn_blocking(move || {
-        verify_envelopes(envelopes, wanted.as_ref(), unix_now(), |error| match error {
-            Some(e) => metrics.rejected_record(e),
-            None => metrics.rejected(crate::metrics::UNREQUESTED),
-        })
+        verify_envelopes(
+            envelopes,
+            wanted.as_ref(),
+            unix_now(),
+            |error| match error {
+                Some(e) => metrics.rejected_record(e),
+                None => metrics.rejected(crate::metrics::UNREQUESTED),
+            },
+        )
     })
     .await
     .unwrap_or_default()
@@ -1545,7 +1734,9 @@ async fn session(
         let (records, rejected) = verify_all(node, envelopes, Some(wanted)).await;
         if rejected > 0 {
             summary.rejected += rejected as u64;
-            let _ = shared.commands.send(Command::Strike(peer));
+            let _ = shared
+                .commands
+                .send(Command::Strike(peer, "it sent records that do not verify"));
         }
         let got: HashSet<[u8; 32]> = records.iter().map(|r| r.id().0).collect();
         for address in records.iter().flat_map(super::endpoints_of) {

@@ -21,6 +21,9 @@ pub const SYNC_PROTOCOL: &str = "/essaim/sync/1";
 /// Negentropy frame size limit, bytes: a reconcile message is at most this
 /// long (plus a few bytes), whatever the size of the difference.
 pub const FRAME_LIMIT: u64 = 256 * 1024;
+/// Size of one reconcile message (either side) at most: the frame limit
+/// plus the slack Negentropy allows itself past it.
+pub const MAX_RECONCILE_BYTES: u64 = FRAME_LIMIT + 4_096;
 /// Reconcile rounds per session at most.
 pub const MAX_ROUNDS: usize = 64;
 /// Ids learnt (needed + offered) per session at most.
@@ -68,14 +71,6 @@ pub enum SyncResponse {
     },
     /// The request was refused, and why.
     Refused(String),
-}
-
-/// The wire codec of the sync protocol: CBOR, requests and responses
-/// refused past [`MAX_FRAME_BYTES`] before they are decoded.
-pub fn codec() -> libp2p::request_response::cbor::codec::Codec<SyncRequest, SyncResponse> {
-    libp2p::request_response::cbor::codec::Codec::default()
-        .set_request_size_maximum(MAX_FRAME_BYTES)
-        .set_response_size_maximum(MAX_FRAME_BYTES)
 }
 
 /// The responder's answer to a `Fetch`: the envelopes of the ids asked for,
@@ -264,7 +259,7 @@ impl Initiator {
                 "more than {MAX_ROUNDS} reconcile rounds"
             )));
         }
-        if answer.len() as u64 > FRAME_LIMIT + 4_096 {
+        if answer.len() as u64 > MAX_RECONCILE_BYTES {
             return Err(SyncError::Protocol(format!(
                 "a reconcile message of {} bytes (limit {FRAME_LIMIT})",
                 answer.len()

@@ -3,11 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use essaim_node::p2p::libp2p::{self, gossipsub, identity, noise, tcp, yamux};
-use essaim_node::p2p::{MAX_TRANSMIT_BYTES, RECORDS_TOPIC};
+use essaim_node::p2p::MAX_TRANSMIT_BYTES;
+use essaim_node::p2p::libp2p;
 use essaim_node::store::Source;
 use essaim_protocol::HubKey;
-use essaim_tests::harness::{NET_TIMEOUT, TestNode, initiative, line, wait_for};
+use essaim_tests::harness::{
+    NET_TIMEOUT, TestNode, bare_gossipsub, bare_swarm, initiative, line, spawn_gossip_until_cut,
+    wait_for,
+};
 
 /// A record published at one end of a line of 10 nodes is searchable at the
 /// other end.
@@ -127,37 +130,7 @@ async fn a_peer_gossiping_bad_records_is_cut_off() {
     .await;
 
     // The hostile peer: plain gossipsub, no validation, same topic.
-    let mut hostile =
-        libp2p::SwarmBuilder::with_existing_identity(identity::Keypair::generate_ed25519())
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .unwrap()
-            .with_behaviour(|_| {
-                let config = gossipsub::ConfigBuilder::default()
-                    .validation_mode(gossipsub::ValidationMode::Anonymous)
-                    .max_transmit_size(4 * MAX_TRANSMIT_BYTES)
-                    .message_id_fn(|m: &gossipsub::Message| {
-                        use sha2::Digest;
-                        gossipsub::MessageId::new(&sha2::Sha256::digest(&m.data))
-                    })
-                    .heartbeat_interval(Duration::from_millis(500))
-                    .build()
-                    .unwrap();
-                gossipsub::Behaviour::<
-                    gossipsub::IdentityTransform,
-                    gossipsub::AllowAllSubscriptionFilter,
-                >::new(gossipsub::MessageAuthenticity::Anonymous, config)
-                .unwrap()
-            })
-            .unwrap()
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-            .build();
-    let topic = gossipsub::IdentTopic::new(RECORDS_TOPIC);
-    hostile.behaviour_mut().subscribe(&topic).unwrap();
+    let mut hostile = bare_swarm(|_| bare_gossipsub(4 * MAX_TRANSMIT_BYTES));
     hostile.dial(a.addr().await).unwrap();
     let hostile_peer = *hostile.local_peer_id();
 
@@ -178,43 +151,25 @@ async fn a_peer_gossiping_bad_records_is_cut_off() {
         initiative(&key, "falsifiee-2", now).to_envelope()[..200].to_vec(),
     ];
 
-    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let driver = {
-        let sent = sent.clone();
-        tokio::spawn(async move {
-            use futures_util::StreamExt;
-            let mut tick = tokio::time::interval(Duration::from_millis(300));
-            let mut round = 0u32;
-            let mut disconnected = false;
-            let deadline = Instant::now() + NET_TIMEOUT;
-            while Instant::now() < deadline {
-                tokio::select! {
-                    event = hostile.select_next_some() => {
-                        if let libp2p::swarm::SwarmEvent::ConnectionClosed { num_established: 0, .. } = event
-                            && sent.load(std::sync::atomic::Ordering::Relaxed) > 0
-                        {
-                            disconnected = true;
-                            break;
-                        }
+    // Vary the bytes so that each message is new to gossipsub (the exact
+    // forgeries go out in the first round that reaches a).
+    let (sent, driver) = spawn_gossip_until_cut(
+        hostile,
+        Duration::from_millis(300),
+        NET_TIMEOUT,
+        move |round| {
+            bad.iter()
+                .enumerate()
+                .map(|(i, bytes)| {
+                    let mut bytes = bytes.clone();
+                    if round > 1 || i == 2 {
+                        bytes.extend_from_slice(&round.to_be_bytes());
                     }
-                    _ = tick.tick() => {
-                        round += 1;
-                        for (i, bytes) in bad.iter().enumerate() {
-                            // Vary the bytes so that each message is new to gossipsub
-                            // (the exact forgeries go out in the first round that reaches a).
-                            let mut bytes = bytes.clone();
-                            if round > 1 || i == 2 { bytes.extend_from_slice(&round.to_be_bytes()); }
-                            match hostile.behaviour_mut().publish(topic.clone(), bytes) {
-                                Ok(_) => { sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }
-                                Err(_) => round = 0,
-                            }
-                        }
-                    }
-                }
-            }
-            disconnected
-        })
-    };
+                    bytes
+                })
+                .collect()
+        },
+    );
 
     // Honest records keep flowing from b to a meanwhile.
     let honest = b.publish("toujours-honnete").await;

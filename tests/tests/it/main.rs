@@ -2,4 +2,6 @@
 //! harness of `essaim_tests::harness`.
 
 mod federation;
+mod hostile;
+mod load;
 mod trust;
