@@ -697,16 +697,28 @@ fn wait_for(
 fn federation_counters_move_with_a_second_node() {
     let a = SampleNode::spawn();
     let agent = support::agent();
-    let status = json(&agent, a.addr, "/api/v1/status");
-    let peer_id = status["sync"]["peer_id"].as_str().unwrap().to_owned();
-    let listen = status["sync"]["listen"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .find(|m| m.starts_with("/ip4/127.0.0.1/tcp/"))
-        .unwrap()
-        .to_owned();
+    // The swarm reports its listen address once the socket is bound, a
+    // moment after the HTTP server answers.
+    let deadline = Instant::now() + NET_TIMEOUT;
+    let (peer_id, listen) = loop {
+        let status = json(&agent, a.addr, "/api/v1/status");
+        let listen = status["sync"]["listen"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find(|m| m.starts_with("/ip4/127.0.0.1/tcp/"))
+            .map(str::to_owned);
+        if let Some(listen) = listen {
+            let peer_id = status["sync"]["peer_id"].as_str().unwrap().to_owned();
+            break (peer_id, listen);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no loopback TCP listen address within {NET_TIMEOUT:?}: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let bootstrap = format!("{listen}/p2p/{peer_id}");
     let b = SampleNode::spawn_with(|config| config.bootstrap = vec![bootstrap.parse().unwrap()]);
 
