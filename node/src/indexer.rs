@@ -66,7 +66,8 @@ pub fn catch_up(
 }
 
 /// Recompute the documents of these initiatives now and commit, keeping the
-/// watermark (records that left the store are invisible to [`catch_up`]).
+/// watermark (records that left the store, and mirrored READMEs, are
+/// invisible to [`catch_up`]).
 pub fn refresh(
     store: &Store,
     index: &SearchIndex,
@@ -138,18 +139,6 @@ fn apply(
         }
         _ => index.remove(&address.to_string())?,
     }
-    Ok(())
-}
-
-/// Index one initiative again now and commit (its mirrors' README changed).
-pub fn refresh_initiative(
-    store: &Store,
-    index: &SearchIndex,
-    address: &Address,
-    now: u64,
-) -> Result<(), IndexerError> {
-    apply(store, index, address, now)?;
-    index.commit(index.watermark())?;
     Ok(())
 }
 

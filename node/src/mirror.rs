@@ -456,19 +456,18 @@ pub async fn run_job(node: &Node, row: &MirrorRow, progress: &SharedProgress) ->
                     tracing::error!(error = %e, "mirrors: cannot keep a README");
                 }
             }
-            // The README may have changed: the initiative's search document too.
+            // The README may have changed: the initiative's search document
+            // too (under the indexing lock, so that a new version of the
+            // record being indexed meanwhile is not overwritten by this one).
             if let (Ok(author), Ok(slug)) = (HubId::parse_lenient(&hub), slug.parse()) {
                 let address = essaim_protocol::Address {
                     author,
                     kind: Kind::Initiative,
                     slug,
                 };
-                if let Err(e) = crate::indexer::refresh_initiative(
-                    store_node.store(),
-                    store_node.index(),
-                    &address,
-                    unix_now(),
-                ) {
+                if let Err(e) =
+                    store_node.refresh_index(&std::collections::BTreeSet::from([address]))
+                {
                     tracing::warn!(error = %e, "mirrors: cannot re-index an initiative");
                 }
             }

@@ -358,7 +358,8 @@ impl Node {
     }
 
     /// Recompute the search documents of these initiatives now (after
-    /// records they depend on left the catalogue), and commit.
+    /// records they depend on left the catalogue, or a mirror fetched a new
+    /// README), and commit.
     pub fn refresh_index(
         &self,
         addresses: &std::collections::BTreeSet<essaim_protocol::Address>,
