@@ -131,7 +131,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MirrorRow> {
 impl Store {
     /// Make sure a mirror row exists for this repository with this URL and
     /// pin. Returns `true` when the row is new or its URL or pin changed
-    /// (the mirror is then due at once and its back-off is reset).
+    /// (the mirror is then due at once and its back-off is reset; whether
+    /// the pinned commit is there is unknown until the next fetch).
     pub fn mirror_upsert(
         &self,
         hub: &str,
@@ -153,7 +154,7 @@ impl Store {
             Some((u, p)) if u == url && p.as_deref() == pinned => Ok(false),
             Some(_) => {
                 conn.execute(
-                    "UPDATE mirrors SET url = ?4, pinned = ?5, failures = 0,
+                    "UPDATE mirrors SET url = ?4, pinned = ?5, failures = 0, pin_ok = NULL,
                          state = CASE WHEN state IN ('too_large', 'refused') THEN 'pending'
                                       ELSE state END
                      WHERE hub = ?1 AND slug = ?2 AND repo = ?3",
@@ -366,6 +367,15 @@ mod tests {
         let row = store.mirror("zH", "s", "r").unwrap().unwrap();
         assert_eq!(row.last_success, Some(10));
         assert_eq!(row.pin_ok, Some(false));
+        // Another pin: the copy stays `ok` (served until the next fetch),
+        // but what was checked was the old pin's presence.
+        assert!(
+            store
+                .mirror_upsert("zH", "s", "r", "https://a/r", Some("ef"))
+                .unwrap()
+        );
+        let row = store.mirror("zH", "s", "r").unwrap().unwrap();
+        assert_eq!((row.state, row.pin_ok), (MirrorState::Ok, None));
         assert_eq!(store.mirrors(Some("zH"), None).unwrap().len(), 1);
         store.mirror_forget("zH", "s", "r").unwrap();
         assert!(store.mirrors(None, None).unwrap().is_empty());
