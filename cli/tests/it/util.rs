@@ -1,6 +1,7 @@
 //! Running the `essaim` binary, and a node of it, from tests.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -140,6 +141,10 @@ impl RunningNode {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
+            // Its own process group, with its `git` children: `kill9` kills
+            // them together, as systemd (KillMode=control-group) and Docker
+            // do when a node dies.
+            .process_group(0)
             .spawn()
             .expect("essaim run starts");
         // The node prints its address: "  API     http://127.0.0.1:PORT/api/v1/status".
@@ -172,9 +177,18 @@ impl RunningNode {
         panic!("{} did not answer /healthz within {within:?}", self.http);
     }
 
-    /// `kill -9`.
+    /// `kill -9` of the node and its children (its process group), as a
+    /// service manager does when the node dies. A bare `kill -9` of the
+    /// node alone leaves a running `git` fetch to finish on its own.
     pub(crate) fn kill9(mut self) {
-        let _ = self.child.kill();
+        let group = format!("-{}", self.child.id());
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !killed {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 
