@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 #[allow(dead_code)]
 #[path = "../../fuzz/checks/publiccode.rs"]
 mod publiccode;
+#[path = "../../fuzz/checks/replay.rs"]
+mod replay;
 #[allow(dead_code)]
 #[path = "../../fuzz/checks/search.rs"]
 mod search;
@@ -15,30 +17,7 @@ mod search;
 #[path = "../../fuzz/checks/sync.rs"]
 mod sync;
 
-/// The files of a directory, by name (dotfiles left out).
-fn inputs(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| {
-        p.is_file()
-            && !p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-    });
-    files.sort();
-    files
-}
-
-fn replay(dir: &Path, run: fn(&[u8])) -> usize {
-    let files = inputs(dir);
-    for file in &files {
-        let data = std::fs::read(file).expect("a readable input");
-        eprintln!("replaying {}", file.display());
-        run(&data);
-    }
-    files.len()
-}
+use replay::replay;
 
 fn fuzz_dir(sub: &str, target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,31 +11,10 @@ mod envelope;
 #[allow(dead_code)]
 #[path = "../../fuzz/checks/json_view.rs"]
 mod json_view;
+#[path = "../../fuzz/checks/replay.rs"]
+mod replay;
 
-/// The files of a directory, by name (dotfiles left out).
-fn inputs(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| {
-        p.is_file()
-            && !p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-    });
-    files.sort();
-    files
-}
-
-fn replay(dir: &Path, run: fn(&[u8])) -> usize {
-    let files = inputs(dir);
-    for file in &files {
-        let data = std::fs::read(file).expect("a readable input");
-        eprintln!("replaying {}", file.display());
-        run(&data);
-    }
-    files.len()
-}
+use replay::replay;
 
 fn regressions(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
