@@ -11,16 +11,7 @@ use serde_json::Value;
 use crate::util::{RunningNode, essaim, get, post, stderr, stdout};
 
 fn init(data: &Path) {
-    let out = essaim(&[
-        "init",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--name",
-        "Ruche sauvegardée",
-        "--kind",
-        "ruche",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    crate::util::init_ruche(data, "Ruche sauvegardée");
 }
 
 fn draft(n: usize) -> Vec<u8> {
@@ -65,10 +56,7 @@ fn a_backup_taken_while_the_node_writes_restores_the_same_hub() {
     init(&data);
     let d = data.to_str().unwrap();
     let node = RunningNode::start(&data);
-    let token = std::fs::read_to_string(data.join("operator.token"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let token = crate::util::operator_token(&data);
     let url = format!("{}/api/v1/publish", node.http);
 
     // Writers publish while backups are taken.

@@ -10,16 +10,7 @@ use crate::util::{RunningNode, essaim, get, post, root};
 const WITHIN: Duration = Duration::from_secs(60);
 
 fn init(data: &Path, name: &str) {
-    let out = essaim(&[
-        "init",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--name",
-        name,
-        "--kind",
-        "ruche",
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    crate::util::init_ruche(data, name);
     crate::util::open_trust(data);
 }
 

@@ -39,16 +39,7 @@ fn mirror_sync_status_and_clone() {
         "La phrase unique du README de l'outil.",
     )
     .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let origin = listener.local_addr().unwrap();
-    runtime.spawn(essaim_node::mirror::forge::serve(
-        forge.clone(),
-        listener,
-        std::future::pending(),
-    ));
+    let (_runtime, origin) = crate::util::serve_forge(&forge);
 
     let draft = dir.path().join("outil.toml");
     std::fs::write(
@@ -64,7 +55,7 @@ stage = "experimentation"
 fr = "Un outil dont le code est en miroir."
 [[repositories]]
 name = "outil"
-url = "http://{origin}/outil.git"
+url = "{origin}/outil.git"
 licence = "MIT"
 commit = "{head}"
 "#

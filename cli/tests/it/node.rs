@@ -120,21 +120,9 @@ fn searches_of_the_acceptance_on_the_demo_catalogue() {
 fn kill_9_right_after_1000_acknowledged_publishes_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("hub");
-    let out = essaim(&[
-        "init",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--name",
-        "Ruche robuste",
-        "--kind",
-        "ruche",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    crate::util::init_ruche(&data, "Ruche robuste");
     let node = RunningNode::start(&data);
-    let token = std::fs::read_to_string(data.join("operator.token"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let token = crate::util::operator_token(&data);
     let url = format!("{}/api/v1/publish", node.http);
     let acknowledged = std::sync::Mutex::new(Vec::new());
     let started = Instant::now();

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use essaim_protocol::{HubKey, SignedRecord};
 use serde_json::{Value, json};
 
-use crate::util::{RunningNode, essaim, get, post, stderr};
+use crate::util::{RunningNode, get, init_ruche, operator_token, post, serve_forge};
 
 /// A small seeded generator (splitmix64): the kill moments of a run are
 /// reproducible from the seed it prints.
@@ -48,19 +48,6 @@ impl Rng {
     }
 }
 
-fn init(data: &Path, name: &str) {
-    let out = essaim(&[
-        "init",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--name",
-        name,
-        "--kind",
-        "ruche",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-}
-
 /// Open trust mode with quotas out of the way: the suite's clients sign as
 /// hubs this node does not follow, and send more than an hour's quota.
 fn open_without_quotas(data: &Path) {
@@ -75,13 +62,6 @@ fn open_without_quotas(data: &Path) {
         .replace("# quota_per_hour = 1000", "quota_per_hour = 1000000")
         .replace("# quota_total = 20000", "quota_total = 1000000");
     std::fs::write(&path, text).unwrap();
-}
-
-fn token(data: &Path) -> String {
-    std::fs::read_to_string(data.join("operator.token"))
-        .unwrap()
-        .trim()
-        .to_owned()
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -135,22 +115,6 @@ fn heavy_repo(forge: &Path, name: &str, bytes: usize, seed: u64) -> String {
         &["clone", "-q", "--bare", ".", bare.to_str().unwrap()],
     );
     head
-}
-
-/// A forge serving `dir`'s bare repositories on loopback, for the test's
-/// lifetime. Returns the runtime (keep it) and the base URL.
-fn serve_forge(dir: &Path) -> (tokio::runtime::Runtime, String) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let origin = listener.local_addr().unwrap();
-    runtime.spawn(essaim_node::mirror::forge::serve(
-        dir.to_owned(),
-        listener,
-        std::future::pending(),
-    ));
-    (runtime, format!("http://{origin}"))
 }
 
 /// An initiative signed by `key` (a hub this node does not know), version
@@ -375,7 +339,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_record() {
 
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("hub");
-    init(&data, "Ruche increvable");
+    init_ruche(&data, "Ruche increvable");
     open_without_quotas(&data);
     crate::mirror::allow_loopback(&data);
     let forge = tmp.path().join("forge");
@@ -732,10 +696,10 @@ fn publish_some(http: &str, token: &str, prefix: &str, n: usize) -> Vec<String> 
 fn a_corrupted_or_deleted_index_is_rebuilt_at_start_up_with_a_log_line() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("hub");
-    init(&data, "Ruche réparée");
+    init_ruche(&data, "Ruche réparée");
     let log = tmp.path().join("node.log");
     let node = RunningNode::start_logged(&data, &log);
-    let published = publish_some(&node.http, &token(&data), "solide", 5);
+    let published = publish_some(&node.http, &operator_token(&data), "solide", 5);
     assert!(node.terminate().success());
     let index = data.join("index");
     let files = |filter: &dyn Fn(&str) -> bool| -> Vec<PathBuf> {
@@ -889,7 +853,7 @@ fn a_full_disk_fails_writes_cleanly_and_the_node_recovers() {
         }
     };
     let data = mount.0.join("hub");
-    init(&data, "Ruche à l'étroit");
+    init_ruche(&data, "Ruche à l'étroit");
     open_without_quotas(&data);
     crate::mirror::allow_loopback(&data);
     let forge = tmp.path().join("forge");
@@ -898,7 +862,7 @@ fn a_full_disk_fails_writes_cleanly_and_the_node_recovers() {
     let log = tmp.path().join("node.log");
     let node = RunningNode::start_logged(&data, &log);
     let http = node.http.clone();
-    let token = token(&data);
+    let token = operator_token(&data);
     let key = HubKey::from_seed(&[250; 32]);
     let ingest = |slug: &str, seq: u64, repo: Option<(&str, &str)>| {
         let record = initiative(&key, slug, seq, repo);

@@ -23,12 +23,66 @@ pub(crate) fn essaim(args: &[&str]) -> Output {
         .expect("the essaim binary runs")
 }
 
+/// `essaim init` of a ruche named `name` in `data`; panics with init's
+/// error when it fails.
+pub(crate) fn init_ruche(data: &Path, name: &str) {
+    let out = essaim(&[
+        "init",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--name",
+        name,
+        "--kind",
+        "ruche",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// The operator token `essaim init` wrote in `data`.
+pub(crate) fn operator_token(data: &Path) -> String {
+    std::fs::read_to_string(data.join("operator.token"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// A forge serving `dir`'s bare repositories on loopback, for the life of
+/// the returned runtime (keep it). Returns the runtime and the base URL.
+pub(crate) fn serve_forge(dir: &Path) -> (tokio::runtime::Runtime, String) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let origin = listener.local_addr().unwrap();
+    runtime.spawn(essaim_node::mirror::forge::serve(
+        dir.to_owned(),
+        listener,
+        std::future::pending(),
+    ));
+    (runtime, format!("http://{origin}"))
+}
+
 pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `essaim run` on `data` with a free loopback HTTP port, federation on
+/// loopback only and no mdns: tests never meet each other.
+fn run_args(data: &Path) -> [&str; 8] {
+    [
+        "run",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--http",
+        "127.0.0.1:0",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+    ]
 }
 
 /// `essaim run` on a data directory, on a free loopback port; killed on drop.
@@ -40,17 +94,7 @@ pub(crate) struct RunningNode {
 impl RunningNode {
     /// Start `essaim run` on `data` and wait until it answers `/healthz`.
     pub(crate) fn start(data: &Path) -> RunningNode {
-        RunningNode::spawn(&[
-            "run",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-            // Federation on loopback only, no mdns: tests never meet each other.
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--no-mdns",
-        ])
+        RunningNode::spawn(&run_args(data))
     }
 
     /// [`RunningNode::start`], the node's log (stderr, `RUST_LOG=info`)
@@ -61,19 +105,7 @@ impl RunningNode {
             .append(true)
             .open(log)
             .expect("the log file opens");
-        RunningNode::spawn_with(
-            &[
-                "run",
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--http",
-                "127.0.0.1:0",
-                "--listen",
-                "/ip4/127.0.0.1/tcp/0",
-                "--no-mdns",
-            ],
-            Some(file),
-        )
+        RunningNode::spawn_with(&run_args(data), Some(file))
     }
 
     /// The node's process id.
@@ -83,16 +115,7 @@ impl RunningNode {
 
     /// Start `essaim run` on `data`, dialling `bootstrap` (multiaddrs).
     pub(crate) fn start_with_bootstrap(data: &Path, bootstrap: &[String]) -> RunningNode {
-        let mut args = vec![
-            "run",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--no-mdns",
-        ];
+        let mut args = run_args(data).to_vec();
         for address in bootstrap {
             args.extend(["--bootstrap", address.as_str()]);
         }
