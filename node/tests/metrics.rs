@@ -213,6 +213,21 @@ struct Reply {
     text: String,
 }
 
+/// `POST /api/v1/publish` of a TOML draft as the operator.
+fn publish(agent: &ureq::Agent, addr: SocketAddr, token: &str, draft: &str) -> Reply {
+    send(
+        agent,
+        addr,
+        "POST",
+        "/api/v1/publish",
+        draft.as_bytes(),
+        &[
+            ("Content-Type", "application/toml"),
+            ("Authorization", &format!("Bearer {token}")),
+        ],
+    )
+}
+
 fn send(
     agent: &ureq::Agent,
     addr: SocketAddr,
@@ -383,7 +398,6 @@ fn counters_move_with_what_the_node_does() {
     assert!(before.value("essaim_index_commit_duration_seconds_count", &[]) >= 1.0);
 
     // Publish as the operator: one local record, one more index commit.
-    let bearer = format!("Bearer {}", node.token);
     let draft = r#"
 kind = "initiative"
 slug = "compteur-de-velos"
@@ -393,29 +407,14 @@ themes = ["alimentation"]
 origin = "com:69123"
 stage = "emergence"
 "#;
-    let reply = send(
-        &agent,
-        addr,
-        "POST",
-        "/api/v1/publish",
-        draft.as_bytes(),
-        &[
-            ("Content-Type", "application/toml"),
-            ("Authorization", &bearer),
-        ],
-    );
+    let reply = publish(&agent, addr, &node.token, draft);
     assert_eq!(reply.status, 201, "{}", reply.text);
     // An invalid draft: refused before signing, counted as invalid.
-    let reply = send(
+    let reply = publish(
         &agent,
         addr,
-        "POST",
-        "/api/v1/publish",
-        draft.replace("com:69123", "com:00000").as_bytes(),
-        &[
-            ("Content-Type", "application/toml"),
-            ("Authorization", &bearer),
-        ],
+        &node.token,
+        &draft.replace("com:69123", "com:00000"),
     );
     assert_eq!(reply.status, 400, "{}", reply.text);
 
@@ -761,7 +760,6 @@ fn federation_counters_move_with_a_second_node() {
         m.value(ACCEPTED, &[("via", "gossip")]) + m.value(ACCEPTED, &[("via", "sync")])
     };
     let base = scrape(&agent, b.addr);
-    let bearer = format!("Bearer {}", a.token);
     let draft = r#"
 kind = "initiative"
 slug = "atelier-federe"
@@ -771,17 +769,7 @@ themes = ["alimentation"]
 origin = "com:69123"
 stage = "emergence"
 "#;
-    let reply = send(
-        &agent,
-        a.addr,
-        "POST",
-        "/api/v1/publish",
-        draft.as_bytes(),
-        &[
-            ("Content-Type", "application/toml"),
-            ("Authorization", &bearer),
-        ],
-    );
+    let reply = publish(&agent, a.addr, &a.token, draft);
     assert_eq!(reply.status, 201, "{}", reply.text);
     let heads = base.value("essaim_store_heads", &[("kind", "initiative")]);
     let arrived = wait_for(&agent, b.addr, "the published record on B", |m| {

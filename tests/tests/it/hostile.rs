@@ -58,6 +58,15 @@ async fn pair() -> (TestNode, TestNode) {
 }
 
 /// An honest record published on `b` reaches `a`.
+/// Waits (bounded) until `a` has no connection left to `peer`.
+async fn dropped(a: &TestNode, peer: essaim_node::p2p::libp2p::PeerId) {
+    let peer = peer.to_string();
+    wait_for("a to drop the hostile peer", NET_TIMEOUT, || async {
+        (!a.p2p().peers().iter().any(|p| p.peer_id == peer)).then_some(())
+    })
+    .await;
+}
+
 async fn still_served(a: &TestNode, b: &TestNode, slug: &str) {
     let record = b.publish(slug).await;
     wait_for("the honest record to reach a", NET_TIMEOUT, || async {
@@ -131,14 +140,7 @@ async fn oversized_gossip_messages_get_the_peer_cut() {
         "nothing sent"
     );
     assert!(cut, "a did not disconnect the peer");
-    wait_for("a to drop the hostile peer", NET_TIMEOUT, || async {
-        (!a.p2p()
-            .peers()
-            .iter()
-            .any(|p| p.peer_id == hostile_peer.to_string()))
-        .then_some(())
-    })
-    .await;
+    dropped(&a, hostile_peer).await;
 }
 
 /// Open `n` connections to `address` that send `prefix` then one byte of
@@ -303,14 +305,7 @@ async fn a_flood_of_useless_records_gets_the_peer_cut() {
         .unwrap();
     let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
     assert!(cut, "a did not cut the flooding peer after {sent} records");
-    wait_for("a to drop the hostile peer", NET_TIMEOUT, || async {
-        (!a.p2p()
-            .peers()
-            .iter()
-            .any(|p| p.peer_id == hostile_peer.to_string()))
-        .then_some(())
-    })
-    .await;
+    dropped(&a, hostile_peer).await;
     let node = a.node().clone();
     let someone = HubKey::generate().unwrap().hub_id();
     let (held, _) = tokio::task::spawn_blocking(move || node.store().quarantine_counts(&someone))
