@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::NET_TIMEOUT;
+use support::{NET_TIMEOUT, Reply};
 
 const SPEC: &str = include_str!("../../specs/http-api.yaml");
 /// How soon a record posted to the node must be searchable.
@@ -547,18 +547,6 @@ impl TestNode {
     }
 }
 
-/// An HTTP answer.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    content_type: String,
-    cache_control: Option<String>,
-    /// `Allow` (405) and `WWW-Authenticate` (401), when present.
-    allow: Option<String>,
-    www_authenticate: Option<String>,
-    text: String,
-}
-
 /// An HTTP client of the test node that checks every answer against the spec.
 struct Api {
     /// Where requests go (a test may point it at a second node).
@@ -583,57 +571,13 @@ impl Api {
 
     fn send(&self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
         let base = self.base.lock().unwrap().clone();
-        let url = format!("{base}{target}");
-        let result = match method {
-            "GET" | "DELETE" => {
-                let mut request = if method == "GET" {
-                    self.agent.get(&url)
-                } else {
-                    self.agent.delete(&url)
-                };
-                for (name, value) in headers {
-                    request = request.header(*name, *value);
-                }
-                request.call()
-            }
-            "POST" | "PUT" => {
-                let mut request = if method == "POST" {
-                    self.agent.post(&url)
-                } else {
-                    self.agent.put(&url)
-                };
-                for (name, value) in headers {
-                    request = request.header(*name, *value);
-                }
-                request.send(body)
-            }
-            other => panic!("the test client does not send {other}"),
-        };
-        let response = result.unwrap_or_else(|e| panic!("{method} {target}: {e}"));
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let status = response.status().as_u16();
-        let content_type = header("content-type").unwrap_or_default();
-        let cache_control = header("cache-control");
-        let allow = header("allow");
-        let www_authenticate = header("www-authenticate");
-        let text = response
-            .into_body()
-            .read_to_string()
-            .unwrap_or_else(|e| panic!("{method} {target}: reading the answer: {e}"));
-        Reply {
-            status,
-            content_type,
-            cache_control,
-            allow,
-            www_authenticate,
-            text,
-        }
+        support::send(
+            &self.agent,
+            &format!("{base}{target}"),
+            method,
+            headers,
+            body,
+        )
     }
 
     /// Send a request; check the answer against the spec; status and JSON.

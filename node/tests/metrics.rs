@@ -16,7 +16,7 @@ use serde_json::Value;
 
 mod support;
 
-use support::{NET_TIMEOUT, SampleNode};
+use support::{NET_TIMEOUT, Reply, SampleNode};
 
 /// One sample: name, labels, value.
 #[derive(Debug, Clone)]
@@ -205,14 +205,6 @@ fn parse_sample(line: &str) -> Sample {
     }
 }
 
-/// An HTTP answer.
-struct Reply {
-    status: u16,
-    content_type: String,
-    allow: Option<String>,
-    text: String,
-}
-
 /// `POST /api/v1/publish` of a TOML draft as the operator.
 fn publish(agent: &ureq::Agent, addr: SocketAddr, token: &str, draft: &str) -> Reply {
     send(
@@ -236,43 +228,13 @@ fn send(
     body: &[u8],
     headers: &[(&str, &str)],
 ) -> Reply {
-    let url = format!("http://{addr}{target}");
-    let result = match method {
-        "GET" => {
-            let mut request = agent.get(&url);
-            for (k, v) in headers {
-                request = request.header(*k, *v);
-            }
-            request.call()
-        }
-        "HEAD" => agent.head(&url).call(),
-        "POST" => {
-            let mut request = agent.post(&url);
-            for (k, v) in headers {
-                request = request.header(*k, *v);
-            }
-            request.send(body)
-        }
-        other => panic!("the test client does not send {other}"),
-    };
-    let response = result.unwrap_or_else(|e| panic!("{method} {target}: {e}"));
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let status = response.status().as_u16();
-    let content_type = header("content-type").unwrap_or_default();
-    let allow = header("allow");
-    let text = response.into_body().read_to_string().unwrap_or_default();
-    Reply {
-        status,
-        content_type,
-        allow,
-        text,
-    }
+    support::send(
+        agent,
+        &format!("http://{addr}{target}"),
+        method,
+        headers,
+        body,
+    )
 }
 
 /// A raw request (any method, any target): the status code.

@@ -148,3 +148,76 @@ pub(crate) fn agent() -> ureq::Agent {
         .build()
         .new_agent()
 }
+
+/// An HTTP answer, with the headers the tests look at.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) cache_control: Option<String>,
+    /// `Allow` (405) and `WWW-Authenticate` (401), when present.
+    pub(crate) allow: Option<String>,
+    pub(crate) www_authenticate: Option<String>,
+    pub(crate) text: String,
+}
+
+/// Sends `method` (GET, HEAD, DELETE, POST or PUT) to `url` with `headers`
+/// and, for POST and PUT, `body`; panics when no answer comes.
+pub(crate) fn send(
+    agent: &ureq::Agent,
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let result = match method {
+        "GET" | "HEAD" | "DELETE" => {
+            let mut request = match method {
+                "GET" => agent.get(url),
+                "HEAD" => agent.head(url),
+                _ => agent.delete(url),
+            };
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.call()
+        }
+        "POST" | "PUT" => {
+            let mut request = if method == "POST" {
+                agent.post(url)
+            } else {
+                agent.put(url)
+            };
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send(body)
+        }
+        other => panic!("the test client does not send {other}"),
+    };
+    let response = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let status = response.status().as_u16();
+    let content_type = header("content-type").unwrap_or_default();
+    let cache_control = header("cache-control");
+    let allow = header("allow");
+    let www_authenticate = header("www-authenticate");
+    let text = response
+        .into_body()
+        .read_to_string()
+        .unwrap_or_else(|e| panic!("{method} {url}: reading the answer: {e}"));
+    Reply {
+        status,
+        content_type,
+        cache_control,
+        allow,
+        www_authenticate,
+        text,
+    }
+}
