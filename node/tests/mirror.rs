@@ -152,26 +152,11 @@ async fn cgi(
 // ---------------------------------------------------------------- git
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "protocol.file.allow=always",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let args: Vec<&str> = ["-c", "protocol.file.allow=always"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    essaim_node::mirror::forge::run_git(dir, &args).unwrap_or_else(|e| panic!("git {args:?}: {e}"))
 }
 
 /// A bare repository at `bare` with a README containing `phrase`, `branches`

@@ -65,29 +65,7 @@ fn open_without_quotas(data: &Path) {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Essai",
-            "-c",
-            "user.email=essai@essaim.invalid",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgSign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    essaim_node::mirror::forge::run_git(dir, args).unwrap_or_else(|e| panic!("git {args:?}: {e}"))
 }
 
 /// A bare repository `<forge>/<name>.git` with `bytes` of incompressible

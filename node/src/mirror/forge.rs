@@ -126,6 +126,33 @@ pub struct SampleRepoError {
     pub reason: String,
 }
 
+/// Runs `git args` in `dir` as a committer of its own (no system or user
+/// configuration, branch `main`, no signing); its standard output,
+/// trimmed, or its error message. For the demo's repositories and tests.
+pub fn run_git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Essaim demo",
+            "-c",
+            "user.email=demo@essaim.invalid",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgSign=false",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// Make a small bare repository at `bare` with a README (and a
 /// `docs/index.md`) and a few commits; returns HEAD's commit id.
 pub fn make_sample_repo(bare: &Path, title: &str, readme: &str) -> Result<String, SampleRepoError> {
@@ -135,31 +162,7 @@ pub fn make_sample_repo(bare: &Path, title: &str, readme: &str) -> Result<String
     };
     let work = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
     let w = work.path();
-    let git = |args: &[&str]| -> Result<String, SampleRepoError> {
-        let out = Command::new("git")
-            .current_dir(w)
-            .args([
-                "-c",
-                "user.name=Essaim demo",
-                "-c",
-                "user.email=demo@essaim.invalid",
-            ])
-            .args([
-                "-c",
-                "init.defaultBranch=main",
-                "-c",
-                "commit.gpgSign=false",
-            ])
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .map_err(|e| fail(format!("cannot run git: {e}")))?;
-        if !out.status.success() {
-            return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
+    let git = |args: &[&str]| run_git(w, args).map_err(fail);
     let write = |path: &str, text: &str| {
         let p = w.join(path);
         if let Some(parent) = p.parent() {
